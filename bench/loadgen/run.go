@@ -1,0 +1,363 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/skiffd/skiff/bench/proc"
+)
+
+// Histogram bounds: 1 µs to 60 s at 3 significant digits, in nanoseconds.
+const (
+	histMin  = int64(time.Microsecond)
+	histMax  = int64(60 * time.Second)
+	histSigs = 3
+)
+
+func newHist() *hdr.Histogram { return hdr.New(histMin, histMax, histSigs) }
+
+// Config is one measurement.
+type Config struct {
+	Label    string
+	Target   Target
+	Request  []byte        // pre-encoded request, shared read-only by all connections
+	Conns    int           // connections, default 1
+	Duration time.Duration // measured window, default 10 s
+	Warmup   time.Duration // unmeasured lead-in
+	Rate     float64       // total requests per second; 0 means closed loop
+	// Timeout bounds the wait for the last answers once the run is over.
+	Timeout time.Duration
+	// PID, when non-zero, is the process (the sidecar) whose CPU time and
+	// memory are sampled over the measured window.
+	PID int
+}
+
+// worker is one connection's loop and its private tallies.
+type worker struct {
+	cfg      *Config
+	id       int
+	lat      *hdr.Histogram // from intended send (== actual send in closed loop)
+	svc      *hdr.Histogram // from actual send; open loop only
+	codes    [600]int64
+	errs     int64
+	errKinds map[string]int64
+	late     int64 // open loop: sends that left after their intended time had passed
+
+	mu  sync.Mutex // guards cl against the stopper
+	cl  *client
+	off bool
+}
+
+// Run performs one measurement. It returns an error only when the run could
+// not be made at all; failed requests are counted in the result.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if cfg.Conns <= 0 {
+		cfg.Conns = 1
+	}
+	if cfg.Duration <= 0 {
+		cfg.Duration = 10 * time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if len(cfg.Request) == 0 {
+		return nil, errors.New("run: no request")
+	}
+	open := cfg.Rate > 0
+	// Dial everything first so connection set-up is not measured.
+	workers := make([]*worker, cfg.Conns)
+	for i := range workers {
+		w := &worker{cfg: &cfg, id: i, lat: newHist(), errKinds: map[string]int64{}}
+		if open {
+			w.svc = newHist()
+		}
+		c, err := dial(cfg.Target)
+		if err != nil {
+			for _, w := range workers[:i] {
+				w.cl.c.Close()
+			}
+			return nil, fmt.Errorf("run: %w", err)
+		}
+		w.cl = newClient(c)
+		workers[i] = w
+	}
+
+	base := time.Now()
+	measureStart := int64(cfg.Warmup)
+	end := measureStart + int64(cfg.Duration)
+	deadline := base.Add(time.Duration(end) + cfg.Timeout)
+
+	var side *proc.Sampler
+	if cfg.PID > 0 {
+		side = &proc.Sampler{PID: cfg.PID}
+	}
+	self := &proc.Sampler{PID: os.Getpid()}
+
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		w.cl.c.SetDeadline(deadline)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if open {
+				w.openLoop(base, measureStart, end, deadline)
+			} else {
+				w.closedLoop(base, measureStart, end, deadline)
+			}
+		}()
+	}
+
+	// Sample CPU at the edges of the measured window, and stop early on ctx.
+	stopped := make(chan struct{})
+	go func() { wg.Wait(); close(stopped) }()
+	var sampleErr error
+	var sideUse, selfUse proc.Usage
+	sleepUntil := func(t int64) bool {
+		tm := time.NewTimer(time.Until(base.Add(time.Duration(t))))
+		defer tm.Stop()
+		select {
+		case <-tm.C:
+			return true
+		case <-ctx.Done():
+			return false
+		case <-stopped:
+			return false
+		}
+	}
+	ok := sleepUntil(measureStart)
+	if ok {
+		if side != nil {
+			sampleErr = side.Begin()
+		}
+		self.Begin()
+		ok = sleepUntil(end)
+	}
+	if ok {
+		if side != nil && sampleErr == nil {
+			sideUse, sampleErr = side.End()
+		}
+		selfUse, _ = self.End()
+	}
+	if !ok && ctx.Err() != nil {
+		for _, w := range workers {
+			w.stop()
+		}
+	}
+	<-stopped
+	for _, w := range workers {
+		w.stop()
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("run: %w", ctx.Err())
+	}
+
+	res := collect(&cfg, workers)
+	if side != nil {
+		if sampleErr != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("sidecar sampling: %v", sampleErr))
+		} else {
+			res.Sidecar = usageOf(cfg.PID, sideUse, res.Requests, cfg.Duration)
+		}
+	}
+	if selfUse.End.Comm != "" {
+		res.Generator = usageOf(os.Getpid(), selfUse, res.Requests, cfg.Duration)
+		if util := res.Generator.CPUUtil; util > 0.9*float64(gomaxprocs()) {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("load generator was CPU-bound (%.0f%% of its %d CPU): the figures may be the generator's limit", util*100, gomaxprocs()))
+		}
+	}
+	return res, nil
+}
+
+func dial(t Target) (net.Conn, error) {
+	c, err := net.DialTimeout(t.Network, t.Addr, 5*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s %s: %w", t.Network, t.Addr, err)
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	return c, nil
+}
+
+// stop closes the connection so a blocked read returns.
+func (w *worker) stop() {
+	w.mu.Lock()
+	w.off = true
+	if w.cl != nil {
+		// Only close: the worker owns the field and may still be reading it.
+		w.cl.c.Close()
+	}
+	w.mu.Unlock()
+}
+
+// redial replaces a broken connection.
+func (w *worker) redial(deadline time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.off {
+		return false
+	}
+	if w.cl != nil {
+		w.cl.c.Close()
+		w.cl = nil
+	}
+	c, err := dial(w.cfg.Target)
+	if err != nil {
+		w.fail(err)
+		return false
+	}
+	c.SetDeadline(deadline)
+	w.cl = newClient(c)
+	return true
+}
+
+func (w *worker) fail(err error) {
+	w.errs++
+	k := err.Error()
+	if len(w.errKinds) < 16 || w.errKinds[k] > 0 {
+		w.errKinds[k]++
+	}
+}
+
+// roundTrip sends the request and reads the answer.
+func (w *worker) roundTrip() (int, error) {
+	cl := w.cl
+	if cl == nil {
+		return 0, errors.New("connection closed")
+	}
+	if err := cl.send(w.cfg.Request); err != nil {
+		return 0, err
+	}
+	status, closeConn, err := cl.readResponse()
+	if err != nil {
+		return 0, err
+	}
+	if closeConn {
+		return status, errServerClose
+	}
+	return status, nil
+}
+
+var errServerClose = errors.New("server closed the connection")
+
+func (w *worker) closedLoop(base time.Time, measureStart, end int64, deadline time.Time) {
+	for {
+		start := int64(time.Since(base))
+		if start >= end {
+			return
+		}
+		if w.cl == nil && !w.redial(deadline) {
+			if !w.pause(base, end) {
+				return
+			}
+			continue
+		}
+		status, err := w.roundTrip()
+		done := int64(time.Since(base))
+		if err == errServerClose {
+			w.dropConn()
+			err = nil
+		}
+		if start < measureStart {
+			if err != nil {
+				w.dropConn()
+			}
+			continue
+		}
+		if err != nil {
+			if done < end || !isTimeout(err) {
+				w.fail(err)
+			}
+			w.dropConn()
+			continue
+		}
+		w.record(w.lat, done-start)
+		w.codes[status]++
+	}
+}
+
+func (w *worker) openLoop(base time.Time, measureStart, end int64, deadline time.Time) {
+	interval := float64(w.cfg.Conns) / w.cfg.Rate * 1e9
+	// Stagger connections evenly within one interval.
+	k := 0
+	first := interval * float64(w.id) / float64(w.cfg.Conns)
+	for ; ; k++ {
+		intended := int64(first + float64(k)*interval)
+		if intended >= end {
+			return
+		}
+		now := int64(time.Since(base))
+		if d := intended - now; d > 0 {
+			time.Sleep(time.Duration(d))
+		} else if intended >= measureStart && -d > int64(interval) {
+			w.late++
+		}
+		if w.cl == nil && !w.redial(deadline) {
+			// The failed dial is counted as an error; the slot is lost.
+			if !w.pause(base, end) {
+				return
+			}
+			continue
+		}
+		sent := int64(time.Since(base))
+		status, err := w.roundTrip()
+		done := int64(time.Since(base))
+		if err == errServerClose {
+			w.dropConn()
+			err = nil
+		}
+		if intended < measureStart {
+			if err != nil {
+				w.dropConn()
+			}
+			continue
+		}
+		if err != nil {
+			if done < end || !isTimeout(err) {
+				w.fail(err)
+			}
+			w.dropConn()
+			continue
+		}
+		w.record(w.lat, done-intended)
+		w.record(w.svc, done-sent)
+		w.codes[status]++
+	}
+}
+
+func (w *worker) dropConn() {
+	w.mu.Lock()
+	if w.cl != nil {
+		w.cl.c.Close()
+		w.cl = nil
+	}
+	w.mu.Unlock()
+}
+
+// pause waits a little after a failed dial so a dead server does not spin
+// the CPU; it reports false once the run is over.
+func (w *worker) pause(base time.Time, end int64) bool {
+	time.Sleep(10 * time.Millisecond)
+	return int64(time.Since(base)) < end
+}
+
+func (w *worker) record(h *hdr.Histogram, v int64) {
+	if v < histMin {
+		v = histMin
+	} else if v > histMax {
+		v = histMax
+	}
+	h.RecordValue(v)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
