@@ -1,0 +1,218 @@
+package router
+
+import (
+	"context"
+	"io"
+	"strconv"
+
+	"github.com/skiffd/skiff/dataplane/apierr"
+	"github.com/skiffd/skiff/dataplane/http1"
+)
+
+// Handler serves one request. It must set a status (default 200) and may
+// write headers and a body; it must not keep c or any view from it after it
+// returns.
+type Handler func(c *Ctx)
+
+// Streamer is implemented by the server: it sends a response whose body is
+// produced while the handler runs. Only Async and Stream handlers may use it.
+type Streamer interface {
+	// StartStream sends the status line and the headers set so far; the body
+	// follows through w. contentLength < 0 means chunked. Close ends the body.
+	StartStream(c *Ctx, contentLength int64) (w io.WriteCloser, err error)
+}
+
+const maxParams = 8
+
+// Ctx is one request/response exchange. The server owns it (pooled); a
+// handler borrows it for the duration of the call.
+type Ctx struct {
+	Req http1.Request
+	// Body is the whole request body, decoded from chunked when needed. In
+	// Stream mode it is nil when the body did not arrive with the head;
+	// then BodyStream yields it.
+	Body       []byte
+	BodyStream io.Reader
+	Route      *Route
+
+	path      []byte
+	paramN    int
+	paramSpan [maxParams][2]int32 // relative to the path
+
+	status   int
+	hdrs     []byte // encoded "Name: value\r\n" lines
+	RespBody []byte // response body; handlers append to it
+	streamed bool
+
+	Ctx      context.Context // cancelled when the client goes away (Async/Stream only)
+	Streamer Streamer
+	// Scratch is a pooled buffer handlers may use freely for the duration of the call.
+	Scratch []byte
+
+	offload Handler
+}
+
+// Offload asks the server to continue this exchange on the worker pool: h runs
+// there with a private copy of the request. Only an Inline handler may call it,
+// before writing anything; it is how a handler whose backend may block (Redis)
+// shares a route with one that never does (in-memory).
+func (c *Ctx) Offload(h Handler) { c.offload = h }
+
+// TakeOffload returns and clears the handler passed to Offload. The server calls it.
+func (c *Ctx) TakeOffload() Handler {
+	h := c.offload
+	c.offload = nil
+	return h
+}
+
+// Reset clears the exchange for reuse and keeps its buffers.
+func (c *Ctx) Reset() {
+	c.Body = nil
+	c.BodyStream = nil
+	c.Route = nil
+	c.path = nil
+	c.paramN = 0
+	c.status = 0
+	c.hdrs = c.hdrs[:0]
+	c.RespBody = c.RespBody[:0]
+	c.streamed = false
+	c.Ctx = nil
+	c.Streamer = nil
+	c.Scratch = c.Scratch[:0]
+	c.offload = nil
+}
+
+// SetPath records the path the route matched, for Param. The server calls it.
+func (c *Ctx) SetPath(p []byte) { c.path = p }
+
+// NumParams returns how many path parameters the route captured.
+func (c *Ctx) NumParams() int { return c.paramN }
+
+// Param returns the i-th path parameter as sent (still percent-encoded).
+func (c *Ctx) Param(i int) []byte {
+	if i >= c.paramN {
+		return nil
+	}
+	s := c.paramSpan[i]
+	return c.path[s[0]:s[1]:s[1]]
+}
+
+// ParamByName returns the parameter named in the route pattern, or nil.
+func (c *Ctx) ParamByName(name string) []byte {
+	if c.Route == nil {
+		return nil
+	}
+	for i, n := range c.Route.paramNames {
+		if n == name {
+			return c.Param(i)
+		}
+	}
+	return nil
+}
+
+// ParamDecoded returns parameter i percent-decoded. When decoding is needed
+// the result is appended to c.Scratch; otherwise it is a view of the path.
+func (c *Ctx) ParamDecoded(i int) []byte {
+	p := c.Param(i)
+	if !hasPercent(p) {
+		return p
+	}
+	start := len(c.Scratch)
+	var ok bool
+	c.Scratch, ok = http1.AppendUnescape(c.Scratch, p, false)
+	if !ok {
+		c.Scratch = c.Scratch[:start]
+		return p
+	}
+	return c.Scratch[start:len(c.Scratch):len(c.Scratch)]
+}
+
+func hasPercent(b []byte) bool {
+	for _, ch := range b {
+		if ch == '%' {
+			return true
+		}
+	}
+	return false
+}
+
+// StatusCode returns the status set so far (200 if none).
+func (c *Ctx) StatusCode() int {
+	if c.status == 0 {
+		return 200
+	}
+	return c.status
+}
+
+// SetStatus sets the response status.
+func (c *Ctx) SetStatus(code int) { c.status = code }
+
+// SetHeader adds a response header line. Content-Length, Connection and Date
+// are the server's; handlers must not set them.
+func (c *Ctx) SetHeader(name, value string) {
+	c.hdrs = append(c.hdrs, name...)
+	c.hdrs = append(c.hdrs, ": "...)
+	c.hdrs = append(c.hdrs, value...)
+	c.hdrs = append(c.hdrs, "\r\n"...)
+}
+
+// SetHeaderBytes is SetHeader for byte-slice values, without allocation.
+func (c *Ctx) SetHeaderBytes(name string, value []byte) {
+	c.hdrs = append(c.hdrs, name...)
+	c.hdrs = append(c.hdrs, ": "...)
+	c.hdrs = append(c.hdrs, value...)
+	c.hdrs = append(c.hdrs, "\r\n"...)
+}
+
+// AppendRawHeaders adds pre-encoded header lines (each ending in CRLF).
+func (c *Ctx) AppendRawHeaders(lines []byte) { c.hdrs = append(c.hdrs, lines...) }
+
+// Headers returns the encoded header lines set so far.
+func (c *Ctx) Headers() []byte { return c.hdrs }
+
+// Write appends to the response body.
+func (c *Ctx) Write(p []byte) (int, error) {
+	c.RespBody = append(c.RespBody, p...)
+	return len(p), nil
+}
+
+// WriteString appends to the response body.
+func (c *Ctx) WriteString(s string) (int, error) {
+	c.RespBody = append(c.RespBody, s...)
+	return len(s), nil
+}
+
+// JSON sets the status and Content-Type application/json; the body is
+// whatever the caller appends to RespBody.
+func (c *Ctx) JSON(code int) {
+	c.status = code
+	c.SetHeader("Content-Type", "application/json")
+}
+
+// Error answers with a Dapr JSON error: e's status, e's code, msg.
+func (c *Ctx) Error(e *apierr.Error, msg string) {
+	c.hdrs = c.hdrs[:0]
+	c.RespBody = e.AppendJSON(c.RespBody[:0], msg)
+	c.JSON(e.Status)
+}
+
+// StartStream begins a streamed response (see Streamer).
+func (c *Ctx) StartStream(contentLength int64) (io.WriteCloser, error) {
+	if c.Streamer == nil {
+		return nil, errNoStream
+	}
+	c.streamed = true
+	return c.Streamer.StartStream(c, contentLength)
+}
+
+// Streamed reports whether the handler sent its response through StartStream.
+func (c *Ctx) Streamed() bool { return c.streamed }
+
+type streamErr string
+
+func (e streamErr) Error() string { return string(e) }
+
+const errNoStream = streamErr("router: streaming needs an async route")
+
+// AppendInt is strconv.AppendInt, here so handlers need one import less.
+func AppendInt(dst []byte, v int64) []byte { return strconv.AppendInt(dst, v, 10) }
