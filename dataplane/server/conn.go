@@ -1,0 +1,525 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiffd/skiff/dataplane/apierr"
+	"github.com/skiffd/skiff/dataplane/bufpool"
+	"github.com/skiffd/skiff/dataplane/http1"
+	"github.com/skiffd/skiff/dataplane/router"
+)
+
+// largeWrite is the size above which a response skips the coalescing buffer
+// and goes to gnet directly (copying it would cost more than the extra write).
+const largeWrite = 32 << 10
+
+// outboundHigh pauses streamed responses while gnet holds this much unsent.
+const outboundHigh = 1 << 20
+
+// conn is one client connection. Fields marked loop-only are touched only on
+// the connection's event loop; mu guards what workers touch.
+type conn struct {
+	s  *Server
+	gc gnet.Conn
+
+	queue      []*exchange // loop-only: requests in arrival order, answered in this order
+	out        *[]byte     // loop-only: responses of this iteration, written once
+	partial    *exchange   // loop-only: request whose body is still arriving
+	closeAfter bool        // loop-only: close once the queue is answered
+	lingering  bool        // loop-only: write side shut, draining input until close
+
+	headSince   atomic.Int64 // when an incomplete head began; 0 if none
+	lingerUntil atomic.Int64
+
+	mu     sync.Mutex
+	closed bool
+	ctx    context.Context
+	cancel context.CancelFunc
+	wakeAt atomic.Bool // a delayed wake is pending (outbound backpressure)
+}
+
+func (cn *conn) onTraffic() gnet.Action {
+	if cn.lingering {
+		n := cn.gc.InboundBuffered()
+		_, _ = cn.gc.Discard(n)
+		return gnet.None
+	}
+	cn.flush()
+	for !cn.closeAfter {
+		if cn.partial != nil {
+			if !cn.feedPartial() {
+				break
+			}
+			continue
+		}
+		if len(cn.queue) >= cn.s.cfg.MaxPipeline {
+			break
+		}
+		buf, _ := cn.gc.Peek(-1)
+		if len(buf) == 0 {
+			break
+		}
+		if !cn.startRequest(buf) {
+			break
+		}
+	}
+	cn.flush()
+	cn.writeOut()
+	if cn.closeAfter && len(cn.queue) == 0 && cn.partial == nil {
+		return cn.finish()
+	}
+	return gnet.None
+}
+
+// startRequest parses one request head from buf and dispatches it, or sets
+// up the reception of its body. It reports whether to go on parsing.
+func (cn *conn) startRequest(buf []byte) bool {
+	s := cn.s
+	ex := getExchange(cn)
+	req := &ex.c.Req
+	n, err := req.Parse(buf, s.cfg.MaxHeadSize)
+	if err != nil {
+		if err == http1.ErrNeedMore {
+			ex.release()
+			if cn.headSince.Load() == 0 {
+				cn.headSince.Store(nanotime())
+			}
+			return false
+		}
+		cn.headSince.Store(0)
+		cn.parseFailed(ex, err)
+		return false
+	}
+	cn.headSince.Store(0)
+	s.inflight.Add(1)
+	ex.keepAlive = req.KeepAlive && !s.draining.Load()
+	ex.isHead = req.MethodID == http1.MethodHead
+	if s.cfg.APILogging {
+		ex.start = nanotime()
+	}
+	cl := req.ContentLength
+	bodyHere := !req.Chunked && int64(len(buf)-n) >= max(cl, 0)
+
+	// Refusals: answered at once; the connection survives only if the body
+	// (if any) is already here to be skipped.
+	var refuse *apierr.Error
+	var msg string
+	route := cn.route(ex)
+	switch {
+	case cl > s.cfg.MaxBodySize:
+		refuse, msg = apierr.BodyTooLarge, "request body too large"
+	case route == nil && ex.c.Route == nil && ex.notAllowed:
+		refuse, msg = apierr.MethodNotAllow, "method not allowed"
+	case route == nil:
+		refuse, msg = apierr.NotFound, "not found"
+	case s.token != nil && !route.NoAuth && !cn.tokenOK(req):
+		refuse, msg = apierr.Unauthorized, "invalid api token"
+	}
+	if refuse != nil {
+		ex.c.Error(refuse, msg)
+		if bodyHere {
+			_, _ = cn.gc.Discard(n + int(max(cl, 0)))
+			cn.answerInline(ex)
+			return true
+		}
+		ex.keepAlive = false
+		_, _ = cn.gc.Discard(n)
+		cn.answerInline(ex)
+		cn.closeAfter = true
+		return false
+	}
+
+	if bodyHere {
+		if cl > 0 {
+			ex.c.Body = buf[n : n+int(cl) : n+int(cl)]
+		}
+		cn.dispatch(ex, route)
+		_, _ = cn.gc.Discard(n + int(max(cl, 0)))
+		return true
+	}
+
+	// The body is still on its way (or chunked): own the head now.
+	if req.Expect100 && len(cn.queue) == 0 {
+		cn.appendOut([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
+	}
+	ex.ownHead(buf[:n])
+	_, _ = cn.gc.Discard(n)
+	ex.remaining = cl
+	if route.Mode == router.Stream && (req.Chunked || cl > int64(s.cfg.StreamThreshold)) {
+		ex.pipe = newBodyPipe(cn)
+		ex.c.BodyStream = ex.pipe
+		cn.partial = ex
+		cn.startAsync(ex, route.Handler)
+		return true
+	}
+	size := int(max(cl, 0))
+	if req.Chunked {
+		size = 4 << 10
+	}
+	ex.body = bufpool.Get(size)
+	cn.partial = ex
+	return true
+}
+
+// route resolves the handler for ex, remembering a 405 in ex.notAllowed.
+func (cn *conn) route(ex *exchange) *router.Route {
+	t := cn.s.cfg.Table
+	req := &ex.c.Req
+	if t.Intercept != nil {
+		if r := t.Intercept(req, &ex.c); r != nil {
+			ex.c.Route = r
+			ex.c.SetPath(req.Path())
+			return r
+		}
+	}
+	r, res := t.Match(req.MethodID, req.Path(), &ex.c)
+	if res == router.MethodNotAllowed {
+		ex.notAllowed = true
+	}
+	return r
+}
+
+func (cn *conn) tokenOK(req *http1.Request) bool {
+	got := req.Header("dapr-api-token")
+	return subtle.ConstantTimeCompare(got, cn.s.token) == 1
+}
+
+// feedPartial moves body bytes of the pending request out of gnet's buffer.
+// It reports whether the body is complete (so parsing may go on).
+func (cn *conn) feedPartial() bool {
+	ex := cn.partial
+	buf, _ := cn.gc.Peek(-1)
+	if len(buf) == 0 {
+		return false
+	}
+	var used int
+	done := false
+	if ex.c.Req.Chunked {
+		var dst []byte
+		src := buf
+		if ex.pipe != nil {
+			// Decoded bytes never outnumber encoded ones, so feeding at most
+			// the pipe's free room guarantees the push below fits: the
+			// decoder's state must never run ahead of what we keep.
+			room := ex.pipe.room()
+			if room == 0 {
+				return false
+			}
+			src = buf[:min(len(buf), room)]
+			dst = ex.pipe.scratch()
+		} else {
+			dst = *ex.body
+		}
+		out, consumed, fin, err := ex.chunked.Decode(dst, src)
+		if err != nil {
+			cn.bodyFailed(ex, apierr.Malformed, "invalid chunked body")
+			return false
+		}
+		used, done = consumed, fin
+		if ex.pipe != nil {
+			ex.pipe.write(out)
+		} else {
+			if int64(len(out)) > cn.s.cfg.MaxBodySize {
+				cn.bodyFailed(ex, apierr.BodyTooLarge, "request body too large")
+				return false
+			}
+			*ex.body = out
+		}
+	} else {
+		take := min(int64(len(buf)), ex.remaining)
+		chunk := buf[:take]
+		if ex.pipe != nil {
+			n := ex.pipe.write(chunk)
+			used = n
+		} else {
+			*ex.body = append(*ex.body, chunk...)
+			used = int(take)
+		}
+		ex.remaining -= int64(used)
+		done = ex.remaining == 0
+	}
+	_, _ = cn.gc.Discard(used)
+	if !done {
+		return false
+	}
+	cn.partial = nil
+	if ex.pipe != nil {
+		ex.pipe.closeWrite(nil)
+		return true
+	}
+	ex.c.Body = *ex.body
+	cn.dispatch(ex, ex.c.Route)
+	return true
+}
+
+// dispatch runs ex's handler: inline on the loop, or on the worker pool.
+func (cn *conn) dispatch(ex *exchange, route *router.Route) {
+	if route.Mode != router.Inline {
+		ex.ownBody()
+		cn.startAsync(ex, route.Handler)
+		return
+	}
+	ex.c.Ctx = context.Background()
+	route.Handler(&ex.c)
+	if h := ex.c.TakeOffload(); h != nil {
+		ex.ownBody()
+		cn.startAsync(ex, h)
+		return
+	}
+	cn.answerInline(ex)
+}
+
+// answerInline queues or writes a response that is ready now.
+func (cn *conn) answerInline(ex *exchange) {
+	if len(cn.queue) == 0 {
+		cn.s.logRequest(ex)
+		out := cn.outBuf(len(ex.c.RespBody) + 256)
+		*out = cn.s.appendResponse(*out, ex)
+		if !ex.keepAlive {
+			cn.closeAfter = true
+		}
+		cn.s.inflight.Add(-1)
+		ex.release()
+		return
+	}
+	ex.encode()
+	ex.done = true
+	cn.queue = append(cn.queue, ex)
+}
+
+// startAsync queues ex and runs h on the worker pool.
+func (cn *conn) startAsync(ex *exchange, h router.Handler) {
+	cn.queue = append(cn.queue, ex)
+	cn.mu.Lock()
+	if cn.ctx == nil {
+		cn.ctx, cn.cancel = context.WithCancel(context.Background())
+	}
+	ex.c.Ctx = cn.ctx
+	cn.mu.Unlock()
+	ex.c.Streamer = ex
+	if !cn.s.pool.submit(func() { ex.run(h) }) {
+		ex.c.Error(apierr.TooManyRequests, "too many requests in flight")
+		ex.encode()
+		cn.mu.Lock()
+		ex.done = true
+		cn.mu.Unlock()
+		if ex.pipe != nil {
+			ex.pipe.closeRead()
+		}
+	}
+}
+
+// complete is called by a worker when ex's handler has returned.
+func (cn *conn) complete(ex *exchange) {
+	cn.mu.Lock()
+	ex.done = true
+	closed := cn.closed
+	cn.mu.Unlock()
+	if closed {
+		ex.release()
+		return
+	}
+	_ = cn.gc.Wake(nil)
+}
+
+// flush moves answered requests at the head of the queue to the output,
+// in order, stopping at the first that is not answered yet.
+func (cn *conn) flush() {
+	for len(cn.queue) > 0 {
+		ex := cn.queue[0]
+		cn.mu.Lock()
+		st := ex.stream
+		if st != nil {
+			if cn.gc.OutboundBuffered() > outboundHigh {
+				cn.mu.Unlock()
+				cn.wakeLater()
+				return
+			}
+			chunks := st.take()
+			fin := st.fin && ex.done
+			cn.mu.Unlock()
+			for _, ch := range chunks {
+				cn.appendOut(*ch)
+				bufpool.Put(ch)
+			}
+			st.cond.Broadcast()
+			if !fin {
+				return
+			}
+		} else {
+			done := ex.done
+			cn.mu.Unlock()
+			if !done {
+				return
+			}
+			if ex == cn.partial {
+				// Answered before its body finished arriving: the rest of
+				// the body is consumed first, then the answer goes out.
+				return
+			}
+			cn.appendOut(*ex.resp)
+		}
+		if ex == cn.partial {
+			return
+		}
+		cn.s.logRequest(ex)
+		if !ex.keepAlive {
+			cn.closeAfter = true
+		}
+		copy(cn.queue, cn.queue[1:])
+		cn.queue[len(cn.queue)-1] = nil
+		cn.queue = cn.queue[:len(cn.queue)-1]
+		cn.s.inflight.Add(-1)
+		ex.release()
+		if cn.closeAfter {
+			return
+		}
+	}
+}
+
+// wakeLater re-runs the loop for this connection shortly: gnet has no
+// "writable" callback, so a paused stream polls until the socket drains.
+func (cn *conn) wakeLater() {
+	if cn.wakeAt.Swap(true) {
+		return
+	}
+	time.AfterFunc(time.Millisecond, func() {
+		cn.wakeAt.Store(false)
+		_ = cn.gc.Wake(nil)
+	})
+}
+
+func (cn *conn) outBuf(n int) *[]byte {
+	if cn.out == nil {
+		cn.out = bufpool.Get(max(n, 4<<10))
+	}
+	return cn.out
+}
+
+func (cn *conn) appendOut(b []byte) {
+	if len(b) >= largeWrite {
+		cn.writeOut()
+		_, _ = cn.gc.Write(b)
+		return
+	}
+	out := cn.outBuf(len(b))
+	*out = append(*out, b...)
+}
+
+// writeOut hands this iteration's responses to gnet in one write.
+func (cn *conn) writeOut() {
+	if cn.out == nil {
+		return
+	}
+	if len(*cn.out) > 0 {
+		_, _ = cn.gc.Write(*cn.out)
+	}
+	bufpool.Put(cn.out)
+	cn.out = nil
+}
+
+// finish ends a connection after its last response: close at once when all
+// is written and nothing unread is pending, otherwise shut the write side
+// and drain input for a while so the client reads the response before the
+// kernel's reset for unread data reaches it.
+func (cn *conn) finish() gnet.Action {
+	if cn.gc.OutboundBuffered() == 0 && cn.gc.InboundBuffered() == 0 {
+		return gnet.Close
+	}
+	if cn.gc.OutboundBuffered() > 0 {
+		cn.wakeLater()
+		return gnet.None
+	}
+	cn.lingering = true
+	_ = unix.Shutdown(cn.gc.Fd(), unix.SHUT_WR)
+	_, _ = cn.gc.Discard(cn.gc.InboundBuffered())
+	cn.lingerUntil.Store(nanotime() + int64(2*time.Second))
+	return gnet.None
+}
+
+// parseFailed answers a request whose head could not be parsed, then closes.
+func (cn *conn) parseFailed(ex *exchange, err error) {
+	status, msg := 400, "malformed request"
+	var pe *http1.Error
+	if errors.As(err, &pe) {
+		status, msg = pe.Status, pe.Msg
+	}
+	e := apierr.Malformed
+	switch status {
+	case 431:
+		e = apierr.HeadTooLarge
+	case 501:
+		e = &apierr.Error{Status: 501, Code: apierr.Malformed.Code}
+	case 505:
+		e = &apierr.Error{Status: 505, Code: apierr.Malformed.Code}
+	}
+	cn.s.inflight.Add(1)
+	ex.keepAlive = false
+	ex.c.Error(e, msg)
+	_, _ = cn.gc.Discard(cn.gc.InboundBuffered())
+	cn.answerInline(ex)
+	cn.closeAfter = true
+}
+
+// bodyFailed abandons a request whose body turned out bad while arriving.
+func (cn *conn) bodyFailed(ex *exchange, e *apierr.Error, msg string) {
+	cn.partial = nil
+	cn.closeAfter = true
+	_, _ = cn.gc.Discard(cn.gc.InboundBuffered())
+	if ex.pipe != nil {
+		// The handler is running; it sees a broken body and answers.
+		ex.pipe.closeWrite(errors.New(msg))
+		return
+	}
+	ex.keepAlive = false
+	ex.c.Error(e, msg)
+	cn.answerInline(ex)
+}
+
+// onClose releases what the connection holds. Exchanges still running on a
+// worker are released by that worker (complete sees closed).
+func (cn *conn) onClose() {
+	cn.mu.Lock()
+	cn.closed = true
+	var release []*exchange
+	for _, ex := range cn.queue {
+		if ex.stream != nil {
+			ex.stream.abort()
+		}
+		if ex.done {
+			release = append(release, ex)
+		}
+	}
+	cancel := cn.cancel
+	cn.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	cn.s.inflight.Add(-int64(len(cn.queue)))
+	if p := cn.partial; p != nil {
+		if p.pipe != nil {
+			p.pipe.closeWrite(io.ErrUnexpectedEOF)
+		} else {
+			cn.s.inflight.Add(-1)
+			p.release()
+		}
+		cn.partial = nil
+	}
+	for _, ex := range release {
+		ex.release()
+	}
+	cn.queue = nil
+	if cn.out != nil {
+		bufpool.Put(cn.out)
+		cn.out = nil
+	}
+}
