@@ -1,0 +1,6 @@
+//go:build race
+
+package http1
+
+// raceEnabled skips allocation tests: the race detector allocates.
+const raceEnabled = true

@@ -1,0 +1,344 @@
+package http1
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+)
+
+// tchar reports the token characters of RFC 9110 §5.6.2 (method and field names).
+var tchar = [256]bool{
+	'!': true, '#': true, '$': true, '%': true, '&': true, '\'': true, '*': true, '+': true,
+	'-': true, '.': true, '0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true,
+	'7': true, '8': true, '9': true, 'A': true, 'B': true, 'C': true, 'D': true, 'E': true, 'F': true,
+	'G': true, 'H': true, 'I': true, 'J': true, 'K': true, 'L': true, 'M': true, 'N': true, 'O': true,
+	'P': true, 'Q': true, 'R': true, 'S': true, 'T': true, 'U': true, 'V': true, 'W': true, 'X': true,
+	'Y': true, 'Z': true, '^': true, '_': true, '`': true, 'a': true, 'b': true, 'c': true, 'd': true,
+	'e': true, 'f': true, 'g': true, 'h': true, 'i': true, 'j': true, 'k': true, 'l': true, 'm': true,
+	'n': true, 'o': true, 'p': true, 'q': true, 'r': true, 's': true, 't': true, 'u': true, 'v': true,
+	'w': true, 'x': true, 'y': true, 'z': true, '|': true, '~': true,
+}
+
+// DefaultMaxHead is the request head limit used when Parse gets maxHead <= 0:
+// daprd's default --read-buffer-size (4 KiB), which is also its header limit.
+const DefaultMaxHead = 4 << 10
+
+// DefaultMaxResponseHead is the response head limit used when
+// (*Response).Parse gets maxHead <= 0.
+const DefaultMaxResponseHead = 1 << 20
+
+// Word-at-a-time (SWAR) constants: a value line is checked 8 bytes per step.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// ctlWord is non-zero iff some byte of x is a CTL (< 0x20) or DEL (0x7f).
+// The "has less than" and "has zero" tricks are exact as a boolean (bits above
+// a hit may be spurious), which is all the callers use.
+func ctlWord(x uint64) uint64 {
+	y := x ^ (0x7f * ones)
+	return ((x-0x20*ones)&^x | (y-ones)&^y) & highs
+}
+
+// stopWord is non-zero iff some byte of x is <= 0x20 (CTL or SP) or DEL: the
+// bytes that end or invalidate a request-target.
+func stopWord(x uint64) uint64 {
+	y := x ^ (0x7f * ones)
+	return ((x-0x21*ones)&^x | (y-ones)&^y) & highs
+}
+
+// lineStatus is what scanning one head line found.
+type lineStatus int8
+
+const (
+	lineOK         lineStatus = iota // a field line
+	lineEnd                          // the empty line ending the head
+	lineIncomplete                   // no LF yet: need more bytes
+	lineBad                          // malformed, and the line is complete
+)
+
+// scanField scans the field line starting at b[i]. On lineOK it returns the
+// name and value spans (value trimmed of OWS) and the offset after the line.
+// A line is judged only once its LF is in b, so the verdict on a prefix never
+// depends on how the bytes were split across calls.
+func scanField(b []byte, i int) (h header, next int, st lineStatus) {
+	start := i
+	for i < len(b) && tchar[b[i]] {
+		i++
+	}
+	if i >= len(b) {
+		return h, 0, lineIncomplete
+	}
+	if b[i] != ':' || i == start {
+		if i == start {
+			// The empty line: CRLF or a bare LF.
+			if b[i] == '\n' {
+				return h, i + 1, lineEnd
+			}
+			if b[i] == '\r' {
+				if i+1 >= len(b) {
+					return h, 0, lineIncomplete
+				}
+				if b[i+1] == '\n' {
+					return h, i + 2, lineEnd
+				}
+			}
+		}
+		// Whitespace before the colon, obs-fold, a bad name byte.
+		return h, 0, badOrIncomplete(b, start)
+	}
+	h.name = span{int32(start), int32(i)}
+	i++
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	vs := i
+	for {
+		for i+8 <= len(b) && ctlWord(binary.LittleEndian.Uint64(b[i:])) == 0 {
+			i += 8
+		}
+		for i < len(b) && b[i] >= 0x20 && b[i] != 0x7f {
+			i++
+		}
+		if i < len(b) && b[i] == '\t' {
+			i++
+			continue
+		}
+		break
+	}
+	if i >= len(b) {
+		return h, 0, lineIncomplete
+	}
+	ve := i
+	switch b[i] {
+	case '\n':
+		next = i + 1
+	case '\r':
+		if i+1 >= len(b) {
+			return h, 0, lineIncomplete
+		}
+		if b[i+1] != '\n' {
+			return h, 0, badOrIncomplete(b, start)
+		}
+		next = i + 2
+	default:
+		return h, 0, badOrIncomplete(b, start)
+	}
+	for ve > vs && (b[ve-1] == ' ' || b[ve-1] == '\t') {
+		ve--
+	}
+	h.value = span{int32(vs), int32(ve)}
+	return h, next, lineOK
+}
+
+// badOrIncomplete defers the verdict on a malformed line until its LF has
+// arrived (see scanField). Only error paths pay for the search.
+func badOrIncomplete(b []byte, lineStart int) lineStatus {
+	if bytes.IndexByte(b[lineStart:], '\n') < 0 {
+		return lineIncomplete
+	}
+	return lineBad
+}
+
+// lineEndAt returns the offset after the line end (CRLF or bare LF) that must
+// start at b[i], and its status.
+func lineEndAt(b []byte, i, lineStart int) (int, lineStatus) {
+	if i >= len(b) {
+		return 0, lineIncomplete
+	}
+	switch b[i] {
+	case '\n':
+		return i + 1, lineOK
+	case '\r':
+		if i+1 >= len(b) {
+			return 0, lineIncomplete
+		}
+		if b[i+1] == '\n' {
+			return i + 2, lineOK
+		}
+	}
+	return 0, badOrIncomplete(b, lineStart)
+}
+
+// fold8 lower-cases ASCII letters in a word of token bytes. Token bytes are
+// never CR or other values whose 0x20 bit would alias a letter or '-'.
+func fold8(b []byte) uint64 { return binary.LittleEndian.Uint64(b) | 0x20*ones }
+
+// Little-endian words of lower-case header names, compared with fold8.
+const (
+	wContentL  = 'c' | 'o'<<8 | 'n'<<16 | 't'<<24 | 'e'<<32 | 'n'<<40 | 't'<<48 | '-'<<56 // "content-"
+	wTLength   = 't' | '-'<<8 | 'l'<<16 | 'e'<<24 | 'n'<<32 | 'g'<<40 | 't'<<48 | 'h'<<56 // "t-length" (bytes 6..13)
+	wTransfer  = 't' | 'r'<<8 | 'a'<<16 | 'n'<<24 | 's'<<32 | 'f'<<40 | 'e'<<48 | 'r'<<56 // "transfer"
+	wEncoding  = 'e' | 'n'<<8 | 'c'<<16 | 'o'<<24 | 'd'<<32 | 'i'<<40 | 'n'<<48 | 'g'<<56 // "encoding"
+	wConnecti  = 'c' | 'o'<<8 | 'n'<<16 | 'n'<<24 | 'e'<<32 | 'c'<<40 | 't'<<48 | 'i'<<56 // "connecti"
+	wNnection  = 'n' | 'n'<<8 | 'e'<<16 | 'c'<<24 | 't'<<32 | 'i'<<40 | 'o'<<48 | 'n'<<56 // "nnection" (bytes 2..9)
+	wHTTP11    = 'H' | 'T'<<8 | 'T'<<16 | 'P'<<24 | '/'<<32 | '1'<<40 | '.'<<48 | '1'<<56
+	wHTTP10    = 'H' | 'T'<<8 | 'T'<<16 | 'P'<<24 | '/'<<32 | '1'<<40 | '.'<<48 | '0'<<56
+	wHTTPSlash = 'H' | 'T'<<8 | 'T'<<16 | 'P'<<24 | '/'<<32
+)
+
+// Known header names, recognised by length, then by folded words.
+type knownField uint8
+
+const (
+	fieldOther knownField = iota
+	fieldHost
+	fieldExpect
+	fieldConnection
+	fieldContentLength
+	fieldTransferEncoding
+)
+
+func classify(name []byte) knownField {
+	switch len(name) {
+	case 4:
+		if equalFoldToken(name, "host") {
+			return fieldHost
+		}
+	case 6:
+		if equalFoldToken(name, "expect") {
+			return fieldExpect
+		}
+	case 10:
+		if fold8(name) == wConnecti && fold8(name[2:]) == wNnection {
+			return fieldConnection
+		}
+	case 14:
+		if fold8(name) == wContentL && fold8(name[6:]) == wTLength {
+			return fieldContentLength
+		}
+	case 17:
+		if fold8(name) == wTransfer && name[8] == '-' && fold8(name[9:]) == wEncoding {
+			return fieldTransferEncoding
+		}
+	}
+	return fieldOther
+}
+
+// equalFoldToken compares a token (already validated) with a lower-case name.
+func equalFoldToken(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i]|0x20 != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// equalFold compares arbitrary bytes with s, ASCII case-insensitively.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		x, y := b[i], s[i]
+		if x == y {
+			continue
+		}
+		if x|0x20 != y|0x20 {
+			return false
+		}
+		if l := x | 0x20; l < 'a' || l > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// parseContentLength parses 1*DIGIT into a non-negative int64.
+func parseContentLength(v []byte) (int64, bool) {
+	if len(v) == 0 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		d := int64(c) - '0'
+		if d < 0 || d > 9 {
+			return 0, false
+		}
+		if n > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
+
+// nextToken returns the next comma-separated list element of v, trimmed of
+// OWS, and the rest. Empty elements are returned as empty tokens.
+func nextToken(v []byte) (tok, rest []byte) {
+	i := bytes.IndexByte(v, ',')
+	if i < 0 {
+		tok, rest = v, nil
+	} else {
+		tok, rest = v[:i], v[i+1:]
+	}
+	for len(tok) > 0 && (tok[0] == ' ' || tok[0] == '\t') {
+		tok = tok[1:]
+	}
+	for len(tok) > 0 && (tok[len(tok)-1] == ' ' || tok[len(tok)-1] == '\t') {
+		tok = tok[:len(tok)-1]
+	}
+	return tok, rest
+}
+
+// Connection option bits.
+const (
+	connClose = 1 << iota
+	connKeepAlive
+	connUpgrade
+)
+
+func connectionTokens(v []byte) (bits uint8) {
+	for len(v) > 0 {
+		var t []byte
+		t, v = nextToken(v)
+		switch {
+		case equalFold(t, "close"):
+			bits |= connClose
+		case equalFold(t, "keep-alive"):
+			bits |= connKeepAlive
+		case equalFold(t, "upgrade"):
+			bits |= connUpgrade
+		}
+	}
+	return bits
+}
+
+// teVerdict checks a Transfer-Encoding value: 0 when it is exactly "chunked",
+// 400 when it is empty or no token list, 501 for any other coding.
+func teVerdict(v []byte) int {
+	n := 0
+	chunked := false
+	for len(v) > 0 {
+		var t []byte
+		t, v = nextToken(v)
+		if len(t) == 0 {
+			continue
+		}
+		n++
+		chunked = equalFold(t, "chunked")
+	}
+	switch {
+	case n == 0:
+		return 400
+	case n == 1 && chunked:
+		return 0
+	}
+	return 501
+}
+
+// findHeader returns the value of the first header called name.
+func findHeader(buf []byte, hs []header, name string) []byte {
+	for i := range hs {
+		h := &hs[i]
+		if int(h.name.end-h.name.off) == len(name) && equalFold(h.name.of(buf), name) {
+			return h.value.of(buf)
+		}
+	}
+	return nil
+}
