@@ -1,0 +1,5 @@
+//go:build race
+
+package appchannel
+
+const raceEnabled = true
