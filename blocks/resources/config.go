@@ -244,10 +244,11 @@ func (c *Configuration) IsFeatureEnabled(name string) bool {
 // secure OTel export, metrics on, access control allowing all in trust
 // domain "public".
 func DefaultConfiguration() *Configuration {
-	yes := true
+	// Two variables: files decode into these pointers, so they must not alias.
+	secure, metrics := true, true
 	return &Configuration{Spec: ConfigurationSpec{
-		Tracing:       &TracingSpec{Otel: &OtelSpec{IsSecure: &yes}},
-		Metric:        &MetricSpec{Enabled: &yes},
+		Tracing:       &TracingSpec{Otel: &OtelSpec{IsSecure: &secure}},
+		Metric:        &MetricSpec{Enabled: &metrics},
 		AccessControl: &AccessControlSpec{DefaultAction: "allow", TrustDomain: "public"},
 	}}
 }

@@ -59,7 +59,14 @@ func fileError(file string, err error) error {
 		}
 		return errors.Join(errs...)
 	}
-	return splitLine(file, syntaxLine, err.Error())
+	e := splitLine(file, syntaxLine, err.Error())
+	// yaml.v3 reports parser errors (all "did not find expected ...") with
+	// the 0-based line of the construct being parsed; scanner errors are
+	// 1-based. Shift so every line is 1-based.
+	if e.Line > 0 && strings.HasPrefix(e.Msg, "did not find expected") {
+		e.Line++
+	}
+	return e
 }
 
 func splitLine(file string, re *regexp.Regexp, s string) *Error {
