@@ -1,0 +1,21 @@
+// Package invoke is Dapr's service invocation building block:
+// /v1.0/invoke/{appId}/method/{method...} with every HTTP method, plus the
+// two other ways daprd accepts to name the target app on any other path: a
+// dapr-app-id header, or Basic auth with user "dapr-app-id" and the app id
+// as password.
+//
+// The invocation itself (resolve the target, call the app through
+// dataplane/appchannel) is Service.Invoke, usable by the HTTP adapter here
+// and a gRPC adapter later. The HTTP adapter is thin: it maps a router.Ctx to
+// an appchannel.Request and the appchannel.Response back.
+//
+// Buffer lifetimes: the handler runs on a worker (route mode Stream) with a
+// private copy of the request; views of it are passed to the app channel and
+// never kept after the handler returns. Per-call state (request, response,
+// copy buffer) is pooled; the app's response is closed before the handler
+// returns, small bodies having been copied into the Ctx first.
+//
+// Multi-host invocation (other app ids through name resolution and the
+// internal gRPC port) is not done yet: any app id other than our own fails as
+// daprd fails when it cannot resolve one.
+package invoke

@@ -1,0 +1,425 @@
+package invoke
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"io"
+	"path"
+
+	"github.com/skiffd/skiff/dataplane/appchannel"
+	"github.com/skiffd/skiff/dataplane/bufpool"
+	"github.com/skiffd/skiff/dataplane/http1"
+	"github.com/skiffd/skiff/dataplane/router"
+)
+
+// Routes returns the invoke route: every method on /v1.0/invoke/…, as
+// daprd's "invoke/*". The handler parses the raw path itself (as daprd does),
+// so app ids such as "http://host" written with slashes reach it too.
+func (s *Service) Routes() []router.Route {
+	return []router.Route{{
+		Name:    "invoke",
+		Pattern: "/v1.0/invoke/{path*}",
+		Mode:    router.Stream,
+		Handler: s.ServeHTTP,
+	}}
+}
+
+// Fallback returns the route daprd runs for every request no other route
+// takes (unknown path, or known path with another method): it is the
+// invocation handler, which invokes the app named by dapr-app-id or Basic
+// auth, or else answers 404 ERR_DIRECT_INVOKE "failed getting app id…".
+func (s *Service) Fallback() *router.Route {
+	return &router.Route{Name: "invoke.fallback", Mode: router.Stream, Handler: s.ServeHTTP}
+}
+
+// Intercept returns a router.Table.Intercept function for the header forms:
+// a request carrying dapr-app-id (or Basic auth with user dapr-app-id) that
+// matches no route of t, or matches one only for another method, goes to
+// the invocation handler. A request that matches a route is left to that
+// route, as in daprd, where the header form is the router's fallback. It
+// runs on the event loop and allocates nothing.
+func (s *Service) Intercept(t *router.Table) func(r *http1.Request, c *router.Ctx) *router.Route {
+	fb := s.Fallback()
+	return func(r *http1.Request, c *router.Ctx) *router.Route {
+		if len(r.Header("dapr-app-id")) == 0 {
+			var tmp [128]byte
+			if _, ok := basicAppID(r, tmp[:0]); !ok {
+				return nil
+			}
+		}
+		if route, res := t.Match(r.MethodID, r.Path(), c); res == router.Found {
+			return route
+		}
+		return fb
+	}
+}
+
+// basicAppID decodes "Authorization: Basic base64(dapr-app-id:X)" into dst
+// and returns X.
+func basicAppID(r *http1.Request, dst []byte) ([]byte, bool) {
+	auth := r.Header("Authorization")
+	if len(auth) < 6 || string(auth[:6]) != "Basic " {
+		return nil, false
+	}
+	enc := auth[6:]
+	n := base64.StdEncoding.DecodedLen(len(enc))
+	if cap(dst)-len(dst) < n {
+		return nil, false // longer than any app id we accept here
+	}
+	buf := dst[len(dst) : len(dst)+n]
+	m, err := base64.StdEncoding.Decode(buf, enc)
+	if err != nil {
+		return nil, false
+	}
+	pair := buf[:m]
+	i := bytes.IndexByte(pair, ':')
+	// Exactly one colon, as daprd's strings.Split(s, ":") with len 2.
+	if i < 0 || bytes.IndexByte(pair[i+1:], ':') >= 0 {
+		return nil, false
+	}
+	if !equalFold(pair[:i], "dapr-app-id") {
+		return nil, false
+	}
+	return pair[i+1:], true
+}
+
+// findTarget finds the target app and the method path as daprd's
+// findTargetIDAndMethod: the dapr-app-id header first (the whole request
+// path, cleaned, is the method), then Basic auth, then the URL
+// /v1.0/invoke/{id}/method/{method}. The method comes back without its
+// leading '/'. Results may live in scratch; out is scratch as grown.
+func findTarget(r *http1.Request, scratch []byte) (target, method, out []byte, ok bool) {
+	raw := r.Path()
+	if v := r.Header("dapr-app-id"); len(v) > 0 {
+		m, out := cleanPath(raw, scratch)
+		return v, m, out, true
+	}
+	var tmp [256]byte
+	if id, ok := basicAppID(r, tmp[:0]); ok && len(id) > 0 {
+		start := len(scratch)
+		scratch = append(scratch, id...)
+		idv := scratch[start:len(scratch):len(scratch)]
+		m, out := cleanPath(raw, scratch)
+		return idv, m, out, true
+	}
+	rest, ok := afterPrefix(raw, "v1.0", "invoke")
+	if !ok {
+		return nil, nil, scratch, false
+	}
+	i := bytes.Index(rest, []byte("/method/"))
+	if i <= 0 {
+		return nil, nil, scratch, false
+	}
+	target = rest[:i]
+	method = rest[i+len("/method/"):]
+	// daprd query-unescapes the id ('+' is a space) and keeps the raw form
+	// when that fails or yields nothing.
+	if bytes.IndexByte(target, '%') >= 0 || bytes.IndexByte(target, '+') >= 0 {
+		start := len(scratch)
+		dec, ok := http1.AppendUnescape(scratch, target, true)
+		if ok && len(dec) > start {
+			return dec[start:], method, dec, true
+		}
+		scratch = dec[:start]
+	}
+	return target, method, scratch, true
+}
+
+// afterPrefix is daprd's pathHasPrefix: the path starts with the given
+// segments (extra slashes allowed) and something follows them; it returns
+// what follows, slashes after the prefix skipped.
+func afterPrefix(p []byte, parts ...string) ([]byte, bool) {
+	found, start := 0, 0
+	for i := 0; i < len(p); i++ {
+		if p[i] != '/' {
+			if found >= len(parts) {
+				return p[i:], true
+			}
+			continue
+		}
+		if i > start {
+			if found >= len(parts) || string(p[start:i]) != parts[found] {
+				return nil, false
+			}
+			found++
+		}
+		start = i + 1
+	}
+	return nil, false
+}
+
+// cleanPath is daprd's cleanPathPreserveTrailingSlash without the leading
+// '/': path.Clean, keeping one trailing slash. The already-clean common case
+// returns a view; otherwise the result is appended to scratch.
+func cleanPath(raw []byte, scratch []byte) (method, out []byte) {
+	if isClean(raw) {
+		if len(raw) > 0 && raw[0] == '/' {
+			return raw[1:], scratch
+		}
+		return raw, scratch
+	}
+	c := path.Clean(string(raw))
+	if len(raw) > 1 && raw[len(raw)-1] == '/' && c != "/" {
+		c += "/"
+	}
+	start := len(scratch)
+	scratch = append(scratch, c...)
+	m := scratch[start:]
+	if len(m) > 0 && m[0] == '/' {
+		m = m[1:]
+	}
+	return m, scratch
+}
+
+// isClean: rooted, no "//", no "." or ".." segment (a trailing slash is
+// fine, cleanPath keeps it).
+func isClean(p []byte) bool {
+	if len(p) == 0 || p[0] != '/' {
+		return false
+	}
+	segStart := 1
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
+		}
+		seg := p[segStart:i]
+		if len(seg) == 0 && i < len(p) {
+			return false
+		}
+		if string(seg) == "." || string(seg) == ".." {
+			return false
+		}
+		segStart = i + 1
+	}
+	return true
+}
+
+// ServeHTTP is the invocation handler (route mode Stream).
+func (s *Service) ServeHTTP(c *router.Ctx) {
+	cl := s.getCall()
+	defer s.putCall(cl)
+	r := &c.Req
+
+	target, method, scratch, ok := findTarget(r, cl.tmp[:0])
+	cl.tmp = scratch
+	if !ok {
+		c.Error(errNoAppID, msgNoAppID)
+		return
+	}
+	verb, ok := s.verb(r, cl)
+	if !ok {
+		e := failed(target, "rpc error: code = InvalidArgument desc = invalid HTTP verb")
+		c.Error(e.API, e.Msg)
+		return
+	}
+
+	req := &cl.req
+	req.Method = verb
+	cl.path = append(cl.path[:0], '/')
+	if len(method) > 0 && method[0] == '/' {
+		cl.path = cl.path[:0]
+	}
+	cl.path = append(cl.path, method...)
+	req.Path = cl.path
+	req.Query = r.Query()
+	s.forwardHeaders(r, req, target)
+	switch {
+	case c.BodyStream != nil:
+		req.BodyStream = c.BodyStream
+		req.ContentLength = r.ContentLength
+		if r.Chunked || req.ContentLength < 0 {
+			req.ContentLength = -1
+		}
+	default:
+		req.Body = c.Body
+	}
+
+	ctx := c.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	resp := &cl.resp
+	if e := s.Invoke(ctx, target, req, resp); e != nil {
+		c.Error(e.API, e.Msg)
+		return
+	}
+	defer resp.Close()
+
+	c.SetStatus(resp.Status)
+	cl.hdrs = appendResponseHeaders(cl.hdrs[:0], resp)
+	c.AppendRawHeaders(cl.hdrs)
+	switch {
+	case resp.BodyStream != nil:
+		streamBody(c, resp)
+	case r.MethodID == http1.MethodHead && resp.ContentLength > 0:
+		// Keep the app's Content-Length on HEAD: a stream with no body.
+		if w, err := c.StartStream(resp.ContentLength); err == nil {
+			_ = w.Close()
+		}
+	default:
+		_, _ = c.Write(resp.Body)
+	}
+}
+
+// verb returns the method to send: daprd upper-cases it and accepts only the
+// verbs of its HTTPExtension (not CONNECT).
+func (s *Service) verb(r *http1.Request, cl *call) ([]byte, bool) {
+	switch r.MethodID {
+	case http1.MethodConnect:
+		return nil, false
+	case http1.MethodOther:
+		start := len(cl.tmp)
+		for _, ch := range r.Method() {
+			if 'a' <= ch && ch <= 'z' {
+				ch -= 'a' - 'A'
+			}
+			cl.tmp = append(cl.tmp, ch)
+		}
+		up := cl.tmp[start:]
+		switch http1.MethodFromBytes(up) {
+		case http1.MethodOther, http1.MethodConnect:
+			return nil, false
+		}
+		return up, true
+	}
+	return r.Method(), true
+}
+
+// forwardHeaders copies the caller's headers, minus hop-by-hop and framing
+// headers (the app channel frames the request itself) and the ones daprd
+// consumes, then adds the caller/callee identity.
+func (s *Service) forwardHeaders(r *http1.Request, req *appchannel.Request, target []byte) {
+	for i := 0; i < r.NumHeaders(); i++ {
+		name, value := r.HeaderAt(i)
+		if dropRequestHeader(name) || s.dropToken && equalFold(name, "dapr-api-token") {
+			continue
+		}
+		req.AddHeader(name, value)
+	}
+	req.AddHeaderString("dapr-caller-app-id", s.cfg.AppID)
+	req.AddHeaderString("dapr-callee-app-id", s.cfg.AppID)
+}
+
+func dropRequestHeader(name []byte) bool {
+	switch len(name) {
+	case 2:
+		return equalFold(name, "te")
+	case 4:
+		return equalFold(name, "host")
+	case 6:
+		return equalFold(name, "expect") // we answered 100-continue already
+	case 7:
+		return equalFold(name, "upgrade") || equalFold(name, "trailer")
+	case 10:
+		return equalFold(name, "connection") || equalFold(name, "keep-alive")
+	case 11:
+		return equalFold(name, "dapr-app-id")
+	case 14:
+		return equalFold(name, "content-length")
+	case 16:
+		return equalFold(name, "proxy-connection")
+	case 17:
+		return equalFold(name, "transfer-encoding")
+	case 18:
+		// Identity headers are ours to set: a caller must not spoof them.
+		return equalFold(name, "dapr-caller-app-id") || equalFold(name, "dapr-callee-app-id")
+	case 21:
+		return equalFold(name, "dapr-caller-namespace")
+	}
+	return false
+}
+
+func dropResponseHeader(name []byte) bool {
+	switch len(name) {
+	case 2:
+		return equalFold(name, "te")
+	case 4:
+		return equalFold(name, "date") // the server writes its own
+	case 7:
+		return equalFold(name, "upgrade") || equalFold(name, "trailer")
+	case 10:
+		return equalFold(name, "connection") || equalFold(name, "keep-alive")
+	case 14:
+		return equalFold(name, "content-length")
+	case 16:
+		return equalFold(name, "proxy-connection")
+	case 17:
+		return equalFold(name, "transfer-encoding")
+	}
+	return false
+}
+
+func appendResponseHeaders(dst []byte, resp *appchannel.Response) []byte {
+	for i := 0; i < resp.NumHeaders(); i++ {
+		name, value := resp.HeaderAt(i)
+		if dropResponseHeader(name) {
+			continue
+		}
+		dst = append(dst, name...)
+		dst = append(dst, ": "...)
+		dst = append(dst, value...)
+		dst = append(dst, "\r\n"...)
+	}
+	return dst
+}
+
+const copyBuf = 32 << 10
+
+// streamBody relays a large or open-ended body through the server's
+// streaming writer, through our own buffer.
+func streamBody(c *router.Ctx, resp *appchannel.Response) {
+	w, err := c.StartStream(resp.ContentLength)
+	if err != nil {
+		return // the client is gone; Close drops the app connection
+	}
+	bp := bufpool.Get(copyBuf)
+	defer bufpool.Put(bp)
+	buf := (*bp)[:copyBuf]
+	for {
+		n, rerr := resp.BodyStream.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				abort(w, werr)
+				return
+			}
+		}
+		if rerr == io.EOF {
+			_ = w.Close()
+			return
+		}
+		if rerr != nil {
+			// Headers are gone already: all we can do is cut the response
+			// short, as daprd does.
+			abort(w, rerr)
+			return
+		}
+	}
+}
+
+// abort ends a stream that failed; a writer that can say so is told, so the
+// client sees a truncated response rather than a complete one.
+func abort(w io.WriteCloser, err error) {
+	if a, ok := w.(interface{ CloseWithError(error) error }); ok {
+		_ = a.CloseWithError(err)
+		return
+	}
+	_ = w.Close()
+}
+
+// equalFold compares ASCII case-insensitively; s must be lower case.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		ch := b[i]
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		if ch != s[i] {
+			return false
+		}
+	}
+	return true
+}
