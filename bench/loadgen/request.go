@@ -3,9 +3,11 @@ package loadgen
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Header is one request header.
@@ -92,4 +94,23 @@ func ParseTarget(rawURL, unixPath string) (Target, error) {
 		t.Network, t.Addr = "unix", unixPath
 	}
 	return t, nil
+}
+
+// Probe sends one request on a fresh connection and returns the answer's
+// status. It is for readiness polling, not for measuring.
+func Probe(t Target, req []byte, timeout time.Duration) (int, error) {
+	c, err := net.DialTimeout(t.Network, t.Addr, timeout)
+	if err != nil {
+		return 0, fmt.Errorf("probe: %w", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(timeout))
+	if _, err := c.Write(req); err != nil {
+		return 0, fmt.Errorf("probe: %w", err)
+	}
+	status, _, err := newClient(c).readResponse()
+	if err != nil {
+		return 0, fmt.Errorf("probe: %w", err)
+	}
+	return status, nil
 }
