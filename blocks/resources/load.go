@@ -132,11 +132,17 @@ func (l *loader) loadDoc(file string, doc *yaml.Node) error {
 	if root.Kind != yaml.MappingNode {
 		return errorf(root.Line, "a resource document must be a YAML mapping")
 	}
-	var h header
-	foldKeys(root, reflect.TypeOf(h))
-	if err := root.Decode(&h); err != nil {
+	// Read the type first, so documents of other kinds are skipped whatever
+	// the shape of the rest of them.
+	var tm struct {
+		APIVersion string `yaml:"apiVersion"`
+		Kind       string `yaml:"kind"`
+	}
+	foldKeys(root, reflect.TypeOf(tm))
+	if err := root.Decode(&tm); err != nil {
 		return err
 	}
+	h := header{APIVersion: tm.APIVersion, Kind: tm.Kind}
 	where := fmt.Sprintf("%s:%d", file, root.Line)
 
 	versions, known := apiVersions[h.Kind]
@@ -153,6 +159,10 @@ func (l *loader) loadDoc(file string, doc *yaml.Node) error {
 		return nil
 	}
 
+	foldKeys(root, reflect.TypeOf(h))
+	if err := root.Decode(&h); err != nil {
+		return err
+	}
 	if h.Metadata.Name == "" {
 		_, line := find(root, "metadata", "name")
 		return errorf(line, "metadata.name is missing")

@@ -598,7 +598,7 @@ func TestUnknownKindsAndNonYAMLFiles(t *testing.T) {
 		"k8s.yaml": `apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: web
+  - not a mapping, but not ours to judge
 ---
 apiVersion: dapr.io/v1alpha1
 kind: MCPServer
