@@ -185,7 +185,8 @@ func (r *Request) parseRequestLine(b []byte, i int) (next int, st lineStatus, er
 			verr = errVersionNotSup
 		}
 	default:
-		verr = errVersion
+		// The 8 bytes may hold the line's LF: judge the line now.
+		return ls, badOrIncomplete(b, ls), errVersion
 	}
 	next, st = lineEndAt(b, i+8, ls)
 	switch {
@@ -233,19 +234,80 @@ func (r *Request) setTarget(b []byte, ts, te int) *Error {
 		for h < len(t) && t[h] != '/' && t[h] != '?' {
 			h++
 		}
-		if h == rest {
-			return errTarget // no host
+		if !validAuthority(t[rest:h]) {
+			return errTarget
 		}
 		ps = ts + h
 	}
+	pe := te
 	if q := bytes.IndexByte(b[ps:te], '?'); q >= 0 {
-		r.path = span{int32(ps), int32(ps + q)}
-		r.query = span{int32(ps + q + 1), int32(te)}
-	} else {
-		r.path = span{int32(ps), int32(te)}
+		pe = ps + q
+		r.query = span{int32(pe + 1), int32(te)}
 	}
-	r.slashPath = r.path.off == r.path.end
+	r.path = span{int32(ps), int32(pe)}
+	r.slashPath = ps == pe
+	// Like Go's net/http, refuse a path with a broken %-escape (the query is
+	// left alone: it is decoded, leniently, only when read).
+	if !validEscapes(b[ps:pe]) {
+		return errTarget
+	}
 	return nil
+}
+
+// validAuthority accepts the authority of an absolute-form target: a host
+// name, IPv4 or bracketed IPv6 address and an optional numeric port. It is
+// stricter than RFC 3986 (no userinfo, no %-escapes): such targets only come
+// from proxies-minded clients, never from a Dapr SDK.
+func validAuthority(a []byte) bool {
+	host := a
+	if i := bytes.LastIndexByte(a, ':'); i >= 0 && bytes.IndexByte(a[i:], ']') < 0 {
+		host = a[:i]
+		for _, c := range a[i+1:] {
+			if !isDigit(c) {
+				return false
+			}
+		}
+	}
+	if len(host) == 0 {
+		return false
+	}
+	if host[0] == '[' {
+		if len(host) < 3 || host[len(host)-1] != ']' {
+			return false
+		}
+		for _, c := range host[1 : len(host)-1] {
+			if !isDigit(c) && (c|0x20 < 'a' || c|0x20 > 'f') && c != ':' && c != '.' {
+				return false
+			}
+		}
+		return true
+	}
+	for _, c := range host {
+		if !isDigit(c) && (c|0x20 < 'a' || c|0x20 > 'z') && c != '-' && c != '.' && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// validEscapes reports whether every '%' in p starts a %XX escape.
+func validEscapes(p []byte) bool {
+	for {
+		i := bytes.IndexByte(p, '%')
+		if i < 0 {
+			return true
+		}
+		if i+2 >= len(p) {
+			return false
+		}
+		if _, ok := unhex(p[i+1]); !ok {
+			return false
+		}
+		if _, ok := unhex(p[i+2]); !ok {
+			return false
+		}
+		p = p[i+3:]
+	}
 }
 
 // noteField applies the header fields that shape framing and connection
