@@ -501,3 +501,30 @@ func BenchmarkInvokeSmall(b *testing.B) {
 		}
 	}
 }
+
+func TestInvokeAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocations under -race")
+	}
+	_, tbl := newService(t, cannedApp(t), nil)
+	head := []byte("POST /v1.0/invoke/myapp/method/neworder HTTP/1.1\r\nHost: localhost:3500\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n")
+	body := []byte(`{"orderId":1}`)
+	c := new(router.Ctx)
+	run := func() {
+		c.Reset()
+		if _, err := c.Req.Parse(head, 4096); err != nil {
+			t.Fatal(err)
+		}
+		route, _ := tbl.Match(c.Req.MethodID, c.Req.Path(), c)
+		c.Body = body
+		c.Ctx = context.Background()
+		route.Handler(c)
+		if c.StatusCode() != 200 || string(c.RespBody) != `{"ok":true}` {
+			t.Fatal(c.StatusCode(), string(c.RespBody))
+		}
+	}
+	run()
+	if n := testing.AllocsPerRun(200, run); n != 0 {
+		t.Errorf("%v allocations per invoke, want 0", n)
+	}
+}

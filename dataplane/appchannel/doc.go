@@ -22,9 +22,13 @@
 //     nothing to close). Close hands the connection back to the pool (or
 //     drops it) and releases the --app-max-concurrency slot.
 //
-// Stale-connection rule: an idle connection is checked before reuse with a
-// non-blocking MSG_PEEK read; if the app has closed it (EOF), reset it, or
-// sent unsolicited bytes, it is discarded and never written to. If a request
+// Stale-connection rule: a connection idle for at least Config.PeekAfter
+// (1 ms) is checked before reuse with a non-blocking MSG_PEEK read (one
+// syscall); if the app has closed it (EOF), reset it, or sent unsolicited
+// bytes, it is discarded and never written to. Apps close idle connections
+// after seconds (Node: 5 s) and announce other closes with "Connection:
+// close", so a connection reused within a millisecond skips the check. If a
+// request
 // written on a reused connection still fails with EOF/reset before a single
 // response byte arrived (the app closed it in the meantime), it is sent once
 // more on a freshly dialed connection only when that cannot run the request
