@@ -32,9 +32,10 @@ type Report struct {
 
 // Machine describes where the suite ran.
 type Machine struct {
-	CPUs   int    `json:"cpus"`
-	Kernel string `json:"kernel"`
-	GoOS   string `json:"goos"`
+	CPUs    int     `json:"cpus"`
+	LoadAvg float64 `json:"load_avg_1m"` // at start; high means a shared, noisy machine
+	Kernel  string  `json:"kernel"`
+	GoOS    string  `json:"goos"`
 }
 
 // Placement says where a process was allowed to run.
@@ -93,6 +94,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("suite: %w", err)
 	}
 	rep := &Report{Started: time.Now(), Machine: machine()}
+	if busy := rep.Machine.LoadAvg; busy > 0.5*float64(rep.Machine.CPUs) {
+		w := fmt.Sprintf("load average %.1f on %d CPUs at start: other work is running and the figures will be noisy", busy, rep.Machine.CPUs)
+		rep.Warnings = append(rep.Warnings, w)
+		fmt.Fprintf(cfg.Log, "!!! %s\n", w)
+	}
 	rep.Method = fmt.Sprintf("closed loop, %v measured after %v warm-up, %d rounds interleaved (targets and scenarios alternate), medians; one request in flight per connection",
 		cfg.Duration, cfg.Warmup, cfg.Repeat)
 	logf := func(format string, a ...any) { fmt.Fprintf(cfg.Log, format+"\n", a...) }
@@ -309,6 +315,11 @@ func machine() Machine {
 	m := Machine{CPUs: runtime.NumCPU(), GoOS: runtime.GOOS + "/" + runtime.GOARCH}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			m.LoadAvg, _ = strconv.ParseFloat(f[0], 64)
+		}
 	}
 	return m
 }
