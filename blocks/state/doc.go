@@ -18,8 +18,9 @@
 //     must never mutate a stored item in place (replace it instead), so the
 //     view stays valid for as long as the caller holds it.
 //
-// Values are stored as the JSON text the client sent (whitespace outside
-// strings removed). daprd decodes values into Go values and re-encodes them,
-// which sorts object keys and rounds numbers through float64; skiff keeps
-// numbers and key order exactly as sent (see the README note in the report).
+// Values are stored as the JSON text the client sent, with whitespace outside
+// strings removed. daprd decodes values into Go values and re-encodes them,
+// which also sorts object keys, rewrites string escapes and rounds numbers
+// through float64; skiff keeps key order, escapes and numbers exactly as sent
+// (the same JSON value, not always the same bytes).
 package state
