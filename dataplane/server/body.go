@@ -48,6 +48,19 @@ func (p *bodyPipe) room() int {
 	return n
 }
 
+// markStalled asks the reader to wake the loop once it has drained half the
+// pipe. It reports false when that much is free already (the reader may be
+// asleep on an empty pipe): then the loop must go on feeding itself.
+func (p *bodyPipe) markStalled() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.rclosed || pipeSize-(len(*p.buf)-p.r) >= pipeSize/2 {
+		return false
+	}
+	p.stalled = true
+	return true
+}
+
 // scratch returns the loop's decoding buffer, emptied.
 func (p *bodyPipe) scratch() []byte {
 	if p.scr == nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"io"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,8 +50,7 @@ type conn struct {
 
 func (cn *conn) onTraffic() gnet.Action {
 	if cn.lingering {
-		n := cn.gc.InboundBuffered()
-		_, _ = cn.gc.Discard(n)
+		cn.discardAll()
 		return gnet.None
 	}
 	cn.flush()
@@ -127,12 +127,12 @@ func (cn *conn) startRequest(buf []byte) bool {
 	if refuse != nil {
 		ex.c.Error(refuse, msg)
 		if bodyHere {
-			_, _ = cn.gc.Discard(n + int(max(cl, 0)))
+			cn.discard(n + int(max(cl, 0)))
 			cn.answerInline(ex)
 			return true
 		}
 		ex.keepAlive = false
-		_, _ = cn.gc.Discard(n)
+		cn.discard(n)
 		cn.answerInline(ex)
 		cn.closeAfter = true
 		return false
@@ -143,7 +143,7 @@ func (cn *conn) startRequest(buf []byte) bool {
 			ex.c.Body = buf[n : n+int(cl) : n+int(cl)]
 		}
 		cn.dispatch(ex, route)
-		_, _ = cn.gc.Discard(n + int(max(cl, 0)))
+		cn.discard(n + int(max(cl, 0)))
 		return true
 	}
 
@@ -152,7 +152,7 @@ func (cn *conn) startRequest(buf []byte) bool {
 		cn.appendOut([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
 	}
 	ex.ownHead(buf[:n])
-	_, _ = cn.gc.Discard(n)
+	cn.discard(n)
 	ex.remaining = cl
 	if route.Mode == router.Stream && (req.Chunked || cl > int64(s.cfg.StreamThreshold)) {
 		ex.pipe = newBodyPipe(cn)
@@ -193,6 +193,16 @@ func (cn *conn) tokenOK(req *http1.Request) bool {
 	return subtle.ConstantTimeCompare(got, cn.s.token) == 1
 }
 
+// discard drops n consumed bytes. gnet's Discard(0) would drop everything.
+func (cn *conn) discard(n int) {
+	if n > 0 {
+		_, _ = cn.gc.Discard(n)
+	}
+}
+
+// discardAll drops all buffered input.
+func (cn *conn) discardAll() { _, _ = cn.gc.Discard(math.MaxInt) }
+
 // feedPartial moves body bytes of the pending request out of gnet's buffer.
 // It reports whether the body is complete (so parsing may go on).
 func (cn *conn) feedPartial() bool {
@@ -227,6 +237,12 @@ func (cn *conn) feedPartial() bool {
 		used, done = consumed, fin
 		if ex.pipe != nil {
 			ex.pipe.write(out)
+			if !fin && len(src) < len(buf) {
+				// Input was cut to the pipe's room, which is now (nearly)
+				// used up: wait for the reader to drain and wake us.
+				cn.discard(used)
+				return !ex.pipe.markStalled()
+			}
 		} else {
 			if int64(len(out)) > cn.s.cfg.MaxBodySize {
 				cn.bodyFailed(ex, apierr.BodyTooLarge, "request body too large")
@@ -247,7 +263,7 @@ func (cn *conn) feedPartial() bool {
 		ex.remaining -= int64(used)
 		done = ex.remaining == 0
 	}
-	_, _ = cn.gc.Discard(used)
+	cn.discard(used)
 	if !done {
 		return false
 	}
@@ -441,7 +457,7 @@ func (cn *conn) finish() gnet.Action {
 	}
 	cn.lingering = true
 	_ = unix.Shutdown(cn.gc.Fd(), unix.SHUT_WR)
-	_, _ = cn.gc.Discard(cn.gc.InboundBuffered())
+	cn.discardAll()
 	cn.lingerUntil.Store(nanotime() + int64(2*time.Second))
 	return gnet.None
 }
@@ -465,7 +481,7 @@ func (cn *conn) parseFailed(ex *exchange, err error) {
 	cn.s.inflight.Add(1)
 	ex.keepAlive = false
 	ex.c.Error(e, msg)
-	_, _ = cn.gc.Discard(cn.gc.InboundBuffered())
+	cn.discardAll()
 	cn.answerInline(ex)
 	cn.closeAfter = true
 }
@@ -474,7 +490,7 @@ func (cn *conn) parseFailed(ex *exchange, err error) {
 func (cn *conn) bodyFailed(ex *exchange, e *apierr.Error, msg string) {
 	cn.partial = nil
 	cn.closeAfter = true
-	_, _ = cn.gc.Discard(cn.gc.InboundBuffered())
+	cn.discardAll()
 	if ex.pipe != nil {
 		// The handler is running; it sees a broken body and answers.
 		ex.pipe.closeWrite(errors.New(msg))
