@@ -34,7 +34,8 @@ var (
 	StateBulkGet            = &Error{500, "ERR_STATE_BULK_GET"}
 	StateTransaction        = &Error{500, "ERR_STATE_TRANSACTION"}
 	StateQuery              = &Error{500, "ERR_STATE_QUERY"}
-	NotSupportedStateOp     = &Error{500, "ERR_NOT_SUPPORTED_STATE_OPERATION"}
+	NotSupportedStateOp     = &Error{400, "ERR_NOT_SUPPORTED_STATE_OPERATION"}
+	StateStoreNotSupported  = &Error{500, "ERR_STATE_STORE_NOT_SUPPORTED"}
 	ETagMismatch            = &Error{409, "ERR_STATE_SAVE"}
 	ETagInvalid             = &Error{400, "ERR_STATE_SAVE"}
 

@@ -24,9 +24,9 @@ const (
 
 // Route is one row of the endpoint table.
 type Route struct {
-	Name    string        // for logs and metrics, e.g. "state.get"
+	Name    string         // for logs and metrics, e.g. "state.get"
 	Methods []http1.Method // empty: any method
-	Pattern string        // "/v1.0/state/{storeName}/{key}"; a last "{name*}" takes the rest
+	Pattern string         // "/v1.0/state/{storeName}/{key}"; a last "{name*}" takes the rest
 	Mode    Mode
 	NoAuth  bool // reachable without dapr-api-token (healthz)
 	Handler Handler
@@ -144,33 +144,46 @@ func (t *Table) Match(method http1.Method, path []byte, c *Ctx) (*Route, Result)
 	if len(path) == 0 || path[0] != '/' {
 		return nil, NotFound
 	}
-	n := t.match(&t.root, path, 1, c)
-	if n == nil {
-		return nil, NotFound
-	}
-	r := n.byMethod[method]
-	if r == nil || method == http1.MethodOther {
-		r = n.any
-	}
+	var pathMatched bool
+	r := t.match(&t.root, method, path, 1, c, &pathMatched)
 	if r == nil {
-		return nil, MethodNotAllowed
+		c.paramN = 0
+		if pathMatched {
+			return nil, MethodNotAllowed
+		}
+		return nil, NotFound
 	}
 	c.Route = r
 	return r, Found
 }
 
-// match walks segments from path[pos:]; static beats param beats catch-all,
-// with backtracking so "/a/{x}" and "/a/b/c" can coexist.
-func (t *Table) match(n *node, path []byte, pos int, c *Ctx) *node {
-	if pos > len(path) {
-		if n.hasRoute {
-			return n
+func (n *node) routeFor(m http1.Method) *Route {
+	if m != http1.MethodOther {
+		if r := n.byMethod[m]; r != nil {
+			return r
 		}
+	}
+	return n.any
+}
+
+// match walks segments from path[pos:]; static beats param beats catch-all,
+// backtracking when a branch has no route for the method, so that
+// "GET /state/{store}/{key}" still serves key "bulk" next to
+// "POST /state/{store}/bulk". pathMatched records a path that matched with
+// another method (405 rather than 404).
+func (t *Table) match(n *node, m http1.Method, path []byte, pos int, c *Ctx, pathMatched *bool) *Route {
+	if pos > len(path) {
+		if !n.hasRoute {
+			return nil
+		}
+		if r := n.routeFor(m); r != nil {
+			return r
+		}
+		*pathMatched = true
 		return nil
 	}
 	end := bytes.IndexByte(path[pos:], '/')
-	last := end < 0
-	if last {
+	if end < 0 {
 		end = len(path)
 	} else {
 		end += pos
@@ -178,26 +191,27 @@ func (t *Table) match(n *node, path []byte, pos int, c *Ctx) *node {
 	seg := path[pos:end]
 	for _, s := range n.static {
 		if s.seg == string(seg) {
-			if r := t.match(s, path, end+1, c); r != nil {
+			if r := t.match(s, m, path, end+1, c, pathMatched); r != nil {
 				return r
 			}
 		}
 	}
-	if n.param != nil && len(seg) > 0 {
-		saved := c.paramN
-		if c.paramN < maxParams {
-			c.paramSpan[c.paramN] = [2]int32{int32(pos), int32(end)}
-			c.paramN++
-			if r := t.match(n.param, path, end+1, c); r != nil {
-				return r
-			}
+	saved := c.paramN
+	if n.param != nil && len(seg) > 0 && c.paramN < maxParams {
+		c.paramSpan[c.paramN] = [2]int32{int32(pos), int32(end)}
+		c.paramN++
+		if r := t.match(n.param, m, path, end+1, c, pathMatched); r != nil {
+			return r
 		}
 		c.paramN = saved
 	}
-	if n.catchAll != nil && n.catchAll.hasRoute && pos < len(path) && c.paramN < maxParams {
-		c.paramSpan[c.paramN] = [2]int32{int32(pos), int32(len(path))}
-		c.paramN++
-		return n.catchAll
+	if ca := n.catchAll; ca != nil && ca.hasRoute && pos < len(path) && c.paramN < maxParams {
+		if r := ca.routeFor(m); r != nil {
+			c.paramSpan[c.paramN] = [2]int32{int32(pos), int32(len(path))}
+			c.paramN++
+			return r
+		}
+		*pathMatched = true
 	}
 	return nil
 }
