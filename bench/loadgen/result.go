@@ -27,6 +27,7 @@ type Result struct {
 	Statuses   map[int]int64    `json:"statuses"`
 	ErrorKinds map[string]int64 `json:"error_kinds,omitempty"`
 	Late       int64            `json:"late_sends,omitempty"`
+	Unsent     int64            `json:"unsent,omitempty"`
 	Latency    Percentiles      `json:"latency_us"`
 	Service    *Percentiles     `json:"service_us,omitempty"`
 	Curve      []CurvePoint     `json:"curve"`
@@ -113,6 +114,7 @@ func collect(cfg *Config, workers []*worker) *Result {
 		res.Mode, res.Rate = "open", cfg.Rate
 	}
 	lat := newHist()
+	var lastDone int64
 	var svc *hdr.Histogram
 	if cfg.Rate > 0 {
 		svc = newHist()
@@ -136,9 +138,17 @@ func collect(cfg *Config, workers []*worker) *Result {
 			res.ErrorKinds[k] += n
 		}
 		res.Late += w.late
+		res.Unsent += w.unsent
+		lastDone = max(lastDone, w.lastDone)
 	}
 	res.Requests = lat.TotalCount()
-	res.RPS = float64(res.Requests) / cfg.Duration.Seconds()
+	// An open loop that falls behind sends its backlog after the window:
+	// divide by the time it really took, so req/s is what was achieved.
+	elapsed := cfg.Duration
+	if cfg.Rate > 0 {
+		elapsed = max(elapsed, time.Duration(lastDone)-cfg.Warmup)
+	}
+	res.RPS = float64(res.Requests) / elapsed.Seconds()
 	res.Latency = Summarize(lat)
 	res.Curve = Curve(lat)
 	res.Hist = lat
@@ -151,6 +161,9 @@ func collect(cfg *Config, workers []*worker) *Result {
 	}
 	if res.Non2xx > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d responses were not 2xx: %v", res.Non2xx, res.Statuses))
+	}
+	if res.Unsent > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("open loop fell %v behind and gave up on %d sends", cfg.Timeout, res.Unsent))
 	}
 	if res.Rate > 0 && res.RPS < 0.95*res.Rate {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("open loop reached %.0f of the %.0f req/s asked", res.RPS, res.Rate))

@@ -53,8 +53,11 @@ type worker struct {
 	errs     int64
 	errKinds map[string]int64
 	late     int64 // open loop: sends that left after their intended time had passed
+	unsent   int64 // open loop: sends abandoned when the run overran by Timeout
+	lastDone int64 // ns since base of the last recorded answer
 
 	halt *atomic.Bool // set when the run is cancelled
+	pace *pacer       // open loop only
 
 	mu  sync.Mutex // guards cl against the stopper
 	cl  *client
@@ -97,6 +100,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	base := time.Now()
+	baseMono := monoNow()
+	if open {
+		for _, w := range workers {
+			// Without a timerfd the loop falls back to time.Sleep.
+			w.pace, _ = newPacer(baseMono)
+		}
+	}
 	measureStart := int64(cfg.Warmup)
 	end := measureStart + int64(cfg.Duration)
 	deadline := base.Add(time.Duration(end) + cfg.Timeout)
@@ -199,6 +209,9 @@ func dial(t Target) (net.Conn, error) {
 func (w *worker) stop() {
 	w.mu.Lock()
 	w.off = true
+	if w.pace != nil {
+		w.pace.close()
+	}
 	if w.cl != nil {
 		// Only close: the worker owns the field and may still be reading it.
 		w.cl.c.Close()
@@ -289,6 +302,7 @@ func (w *worker) closedLoop(base time.Time, measureStart, end int64, deadline ti
 		}
 		w.record(w.lat, done-start)
 		w.codes[status]++
+		w.lastDone = done
 	}
 }
 
@@ -303,8 +317,17 @@ func (w *worker) openLoop(base time.Time, measureStart, end int64, deadline time
 			return
 		}
 		now := int64(time.Since(base))
+		if now >= end+int64(w.cfg.Timeout) {
+			// Hopelessly behind: stop rather than run on for ever.
+			w.unsent = int64(float64(end-intended)/interval) + 1
+			return
+		}
 		if d := intended - now; d > 0 {
-			time.Sleep(time.Duration(d))
+			if w.pace == nil {
+				sleepFallback(time.Duration(d))
+			} else if w.pace.sleepUntil(intended) != nil {
+				return // closed by stop
+			}
 		} else if intended >= measureStart && -d > int64(interval) {
 			w.late++
 		}
@@ -338,6 +361,7 @@ func (w *worker) openLoop(base time.Time, measureStart, end int64, deadline time
 		w.record(w.lat, done-intended)
 		w.record(w.svc, done-sent)
 		w.codes[status]++
+		w.lastDone = done
 	}
 }
 
