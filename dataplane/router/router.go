@@ -60,6 +60,10 @@ type Table struct {
 	// Intercept, when set, sees every request first; a non-nil route it
 	// returns wins over the table (Dapr's dapr-app-id header invocation).
 	Intercept func(r *http1.Request, c *Ctx) *Route
+	// Fallback, when set, serves every request that matches no route or
+	// matches one only for another method: daprd hands those to service
+	// invocation rather than answering 404/405 itself.
+	Fallback *Route
 }
 
 // New returns an empty table.

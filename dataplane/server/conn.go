@@ -122,10 +122,18 @@ func (cn *conn) startRequest(buf []byte) bool {
 	case route == nil:
 		refuse, msg = apierr.NotFound, "not found"
 	case s.token != nil && !route.NoAuth && !cn.tokenOK(req):
-		refuse, msg = apierr.Unauthorized, "invalid api token"
+		refuse = apierr.Unauthorized
 	}
 	if refuse != nil {
-		ex.c.Error(refuse, msg)
+		if refuse == apierr.Unauthorized {
+			// daprd answers a bad token with net/http's plain-text error.
+			ex.c.SetStatus(401)
+			ex.c.SetHeader("Content-Type", "text/plain; charset=utf-8")
+			ex.c.SetHeader("X-Content-Type-Options", "nosniff")
+			ex.c.WriteString("invalid api token\n")
+		} else {
+			ex.c.Error(refuse, msg)
+		}
 		if bodyHere {
 			cn.discard(n + int(max(cl, 0)))
 			cn.answerInline(ex)
@@ -182,6 +190,10 @@ func (cn *conn) route(ex *exchange) *router.Route {
 		}
 	}
 	r, res := t.Match(req.MethodID, req.Path(), &ex.c)
+	if res != router.Found && t.Fallback != nil {
+		ex.c.Route = t.Fallback
+		return t.Fallback
+	}
 	if res == router.MethodNotAllowed {
 		ex.notAllowed = true
 	}

@@ -304,6 +304,23 @@ func (st *streamState) Close() error {
 	return nil
 }
 
+// CloseWithError ends the body as broken: nothing more is sent and the
+// connection closes after what is queued, so the client sees a truncated
+// response instead of a complete one.
+func (st *streamState) CloseWithError(error) error {
+	cn := st.ex.cn
+	cn.mu.Lock()
+	if st.fin {
+		cn.mu.Unlock()
+		return nil
+	}
+	st.fin = true
+	st.ex.keepAlive = false
+	cn.mu.Unlock()
+	_ = cn.gc.Wake(nil)
+	return nil
+}
+
 // take hands the queued chunks to the loop. Caller holds cn.mu.
 func (st *streamState) take() []*[]byte {
 	c := st.chunks

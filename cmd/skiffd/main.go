@@ -1,0 +1,408 @@
+// Command skiffd is a drop-in replacement for Dapr's daprd sidecar: the same
+// HTTP API, flags and component files, served from a gnet event loop.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/skiffd/skiff/blocks/health"
+	"github.com/skiffd/skiff/blocks/metadata"
+	"github.com/skiffd/skiff/blocks/resources"
+	"github.com/skiffd/skiff/dataplane/http1"
+	"github.com/skiffd/skiff/dataplane/router"
+	"github.com/skiffd/skiff/dataplane/server"
+)
+
+// daprVersion is the daprd release whose API skiffd implements; `--version`
+// prints it bare because the dapr CLI parses it.
+const daprVersion = "1.18.3"
+
+// skiffVersion is skiff's own version, printed by --build-info.
+const skiffVersion = "0.1.0"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if o.version {
+		fmt.Fprintln(stdout, daprVersion)
+		return 0
+	}
+	if o.buildInfo {
+		fmt.Fprintf(stdout, "skiffd %s (Dapr API %s), %s %s/%s\n", skiffVersion, daprVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			for _, s := range bi.Settings {
+				if strings.HasPrefix(s.Key, "vcs.") {
+					fmt.Fprintf(stdout, "%s=%s\n", s.Key, s.Value)
+				}
+			}
+		}
+		return 0
+	}
+	log := newLogger(o, stderr)
+	rt, err := build(o, log)
+	if err != nil {
+		log.Error("skiffd cannot start: " + err.Error())
+		return 1
+	}
+	if err := rt.serve(); err != nil {
+		log.Error(err.Error())
+		return 1
+	}
+	return 0
+}
+
+func newLogger(o *options, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	switch strings.ToLower(o.logLevel) {
+	case "debug":
+		lvl = slog.LevelDebug
+	case "warn", "warning":
+		lvl = slog.LevelWarn
+	case "error", "fatal":
+		lvl = slog.LevelError
+	default:
+		lvl = slog.LevelInfo
+	}
+	hopts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler
+	if o.logAsJSON {
+		h = slog.NewJSONHandler(w, hopts)
+	} else {
+		h = slog.NewTextHandler(w, hopts)
+	}
+	l := slog.New(h).With("app_id", o.appID, "scope", "skiffd")
+	slog.SetDefault(l)
+	return l
+}
+
+// runtimeState is a started-up sidecar, before and while it serves.
+type runtimeState struct {
+	o        *options
+	log      *slog.Logger
+	srv      *server.Server
+	health   *health.Health
+	comps    *componentSet
+	appPort  int
+	appProbe func(context.Context) error
+	shutdown chan struct{}
+	sockPath string
+}
+
+func build(o *options, log *slog.Logger) (*runtimeState, error) {
+	if o.mode != "standalone" {
+		return nil, fmt.Errorf("--mode %s: skiffd runs in standalone mode only", o.mode)
+	}
+	if o.appProtocol != "http" || o.appSSL {
+		return nil, fmt.Errorf("--app-protocol %s: only http is supported so far (grpc comes with the gRPC API)", o.appProtocol)
+	}
+	maxBody, err := parseQuantity(o.maxBodySize)
+	if err != nil {
+		return nil, fmt.Errorf("--max-body-size: %w", err)
+	}
+	if o.set["dapr-http-max-request-size"] && !o.set["max-body-size"] {
+		maxBody = int64(o.legacyMaxRequestMB) << 20
+	}
+	maxHead, err := parseQuantity(o.readBufferSize)
+	if err != nil {
+		return nil, fmt.Errorf("--read-buffer-size: %w", err)
+	}
+	if o.set["dapr-http-read-buffer-size"] && !o.set["read-buffer-size"] {
+		maxHead = int64(o.legacyReadBufferKB) << 10
+	}
+	headTimeout, err := time.ParseDuration(o.headTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("--skiff-head-timeout: %w", err)
+	}
+	appPort := 0
+	if o.appPort != "" {
+		if appPort, err = strconv.Atoi(o.appPort); err != nil || appPort <= 0 || appPort > 65535 {
+			return nil, fmt.Errorf("--app-port %q: not a port", o.appPort)
+		}
+	}
+	warnUnbuilt(o, log)
+
+	set := &resources.Set{}
+	if len(o.resourcesPath) > 0 {
+		if set, err = resources.Load(o.resourcesPath, o.appID); err != nil {
+			return nil, err
+		}
+		for _, w := range set.Warnings {
+			log.Warn(w)
+		}
+		for _, s := range set.Skipped {
+			log.Info(s)
+		}
+	}
+	for _, p := range o.config {
+		if _, err := resources.LoadConfiguration(p); err != nil {
+			return nil, err
+		}
+		log.Warn("--config " + p + ": loaded; its tracing, metrics, access control and API allow lists are not applied yet")
+	}
+	if len(set.Subscriptions) > 0 || len(set.Resiliencies) > 0 || len(set.HTTPEndpoints) > 0 {
+		log.Warn("Subscription, Resiliency and HTTPEndpoint resources are read but not applied yet")
+	}
+	comps, err := buildComponents(o, set, log)
+	if err != nil {
+		return nil, err
+	}
+
+	rt := &runtimeState{o: o, log: log, comps: comps, appPort: appPort, shutdown: make(chan struct{})}
+	rt.health = health.New(o.appID)
+
+	table := router.New()
+	if err := rt.registerRoutes(table, appPort, maxBody); err != nil {
+		comps.close()
+		return nil, err
+	}
+
+	addrs, sock, err := listenAddrs(o)
+	if err != nil {
+		comps.close()
+		return nil, err
+	}
+	rt.sockPath = sock
+	rt.srv = server.New(server.Config{
+		Addrs:       addrs,
+		Table:       table,
+		MaxHeadSize: int(maxHead),
+		MaxBodySize: maxBody,
+		HeadTimeout: headTimeout,
+		APIToken:    os.Getenv("DAPR_API_TOKEN"),
+		Logger:      log,
+		APILogging:  o.enableAPILogging,
+		Loops:       o.eventLoops,
+	})
+	return rt, nil
+}
+
+func (rt *runtimeState) registerRoutes(t *router.Table, appPort int, maxBody int64) error {
+	o := rt.o
+	md := metadata.New(metadata.Info{
+		AppID:          o.appID,
+		RuntimeVersion: daprVersion,
+		Components:     rt.comps.metadata(),
+		App: metadata.AppConnection{
+			Port:           appPort,
+			Protocol:       o.appProtocol,
+			ChannelAddress: o.appChannelAddress,
+			MaxConcurrency: o.appMaxConcurrency,
+		},
+	})
+	var routes []router.Route
+	routes = append(routes, rt.health.Routes()...)
+	routes = append(routes, md.Routes()...)
+	routes = append(routes, router.Route{
+		Name: "shutdown", Methods: []http1.Method{http1.MethodPost}, Pattern: "/v1.0/shutdown",
+		Mode: router.Inline, Handler: rt.shutdownHandler,
+	})
+	blockRoutes, err := rt.comps.routes(o, t, appPort, maxBody, &rt.appProbe)
+	if err != nil {
+		return err
+	}
+	routes = append(routes, blockRoutes...)
+	routes = append(routes, unimplementedRoutes()...)
+	for _, r := range routes {
+		if err := t.Add(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listenAddrs turns daprd's listen flags into gnet addresses.
+func listenAddrs(o *options) ([]string, string, error) {
+	if o.unixDomainSocket != "" {
+		id := o.appID
+		if id == "" {
+			id = "skiffd"
+		}
+		p := filepath.Join(o.unixDomainSocket, "dapr-http-"+id+".socket")
+		// A socket file left by a killed run would make the bind fail.
+		if fi, err := os.Stat(p); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			_ = os.Remove(p)
+		}
+		return []string{"unix://" + p}, p, nil
+	}
+	port, err := strconv.Atoi(o.daprHTTPPort)
+	if err != nil || port <= 0 || port > 65535 {
+		return nil, "", fmt.Errorf("--dapr-http-port %q: not a port", o.daprHTTPPort)
+	}
+	if strings.TrimSpace(o.listenAddresses) == "" {
+		return []string{"tcp://:" + o.daprHTTPPort}, "", nil
+	}
+	var addrs []string
+	for _, a := range strings.Split(o.listenAddresses, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		host := strings.Trim(a, "[]")
+		ip := net.ParseIP(host)
+		switch {
+		case ip != nil && ip.To4() == nil:
+			addrs = append(addrs, "tcp6://"+net.JoinHostPort(host, o.daprHTTPPort))
+		case ip != nil:
+			addrs = append(addrs, "tcp4://"+net.JoinHostPort(host, o.daprHTTPPort))
+		case host == "localhost":
+			addrs = append(addrs, "tcp4://127.0.0.1:"+o.daprHTTPPort)
+		default:
+			return nil, "", fmt.Errorf("--dapr-listen-addresses: %q is not an IP address", a)
+		}
+	}
+	return addrs, "", nil
+}
+
+// warnUnbuilt prints one line per given flag whose feature skiffd lacks.
+func warnUnbuilt(o *options, log *slog.Logger) {
+	warn := func(flag, why string) { log.Warn("--" + flag + ": " + why) }
+	// daprd always serves gRPC on --dapr-grpc-port, so say it every time.
+	warn("dapr-grpc-port", "the gRPC API is not implemented yet; only the HTTP API is served")
+	if o.enableMetrics {
+		warn("enable-metrics", "Prometheus metrics are not implemented yet; nothing listens on --metrics-port")
+	}
+	if o.appHealthCheck {
+		warn("enable-app-health-check", "app health checks are not implemented yet")
+	}
+	for _, f := range []string{"dapr-internal-grpc-port", "dapr-public-port", "dapr-public-listen-address",
+		"placement-host-address", "scheduler-host-address", "sentry-address", "control-plane-address",
+		"dapr-block-shutdown-duration", "app-health-port"} {
+		if o.set[f] {
+			warn(f, "accepted, but its feature is not implemented yet")
+		}
+	}
+	if o.enableMTLS {
+		warn("enable-mtls", "mTLS between sidecars is not implemented yet")
+	}
+	if o.set["allowed-origins"] {
+		warn("allowed-origins", "CORS is not implemented yet")
+	}
+	if os.Getenv("APP_API_TOKEN") != "" {
+		log.Warn("APP_API_TOKEN: not sent to the app yet")
+	}
+}
+
+func (rt *runtimeState) shutdownHandler(c *router.Ctx) {
+	select {
+	case <-rt.shutdown:
+	default:
+		close(rt.shutdown)
+	}
+	c.SetStatus(204)
+}
+
+// serve runs the sidecar until a signal or POST /v1.0/shutdown.
+func (rt *runtimeState) serve() error {
+	o, log := rt.o, rt.log
+	errc := make(chan error, 1)
+	go func() { errc <- rt.srv.Serve() }()
+	select {
+	case <-rt.srv.Booted():
+	case err := <-errc:
+		rt.comps.close()
+		return err
+	}
+	log.Info("HTTP API listening", "port", o.daprHTTPPort, "socket", rt.sockPath)
+	if o.enableProfiling {
+		go serveProfiling(o.profilePort, log)
+	}
+	rt.health.SetOutboundReady(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if rt.appPort != 0 && rt.appProbe != nil {
+		go rt.waitForApp(ctx)
+	} else {
+		rt.health.SetReady(true)
+		log.Info("skiffd is ready (no --app-port)")
+	}
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sig)
+	select {
+	case s := <-sig:
+		log.Info("received signal, shutting down", "signal", s.String())
+	case <-rt.shutdown:
+		log.Info("shutdown requested through the API")
+	case err := <-errc:
+		rt.comps.close()
+		return err
+	}
+	rt.health.SetReady(false)
+	grace := time.Duration(o.gracefulShutdownSecs) * time.Second
+	sctx, scancel := context.WithTimeout(context.Background(), grace)
+	defer scancel()
+	if err := rt.srv.Shutdown(sctx); err != nil {
+		log.Warn(err.Error())
+	}
+	<-rt.srv.Stopped()
+	rt.comps.close()
+	if rt.sockPath != "" {
+		_ = os.Remove(rt.sockPath)
+	}
+	log.Info("skiffd stopped")
+	return nil
+}
+
+// waitForApp marks the sidecar ready once the app's port answers, as daprd
+// waits for the app before reporting healthy.
+func (rt *runtimeState) waitForApp(ctx context.Context) {
+	rt.log.Info("waiting for the app to listen", "port", rt.appPort)
+	delay := 5 * time.Millisecond
+	for {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := rt.appProbe(pctx)
+		cancel()
+		if err == nil {
+			rt.health.SetReady(true)
+			rt.log.Info("app is listening; skiffd is ready", "port", rt.appPort)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 250*time.Millisecond)
+	}
+}
+
+func serveProfiling(port string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: "127.0.0.1:" + port, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("profiling server listening", "port", port)
+	if err := srv.ListenAndServe(); err != nil {
+		log.Warn("profiling server: " + err.Error())
+	}
+}
