@@ -145,22 +145,14 @@ func sidecarArgv(s Sidecar, appPort int, resources string) []string {
 }
 
 // components are the in-memory stores every sidecar loads, so daprd and
-// skiffd serve the same scenarios.
+// skiffd serve the same scenarios. pubsub.in-memory joins when a publish
+// scenario does (skiffd refuses component types it does not support yet).
 const components = `apiVersion: dapr.io/v1alpha1
 kind: Component
 metadata:
   name: statestore
 spec:
   type: state.in-memory
-  version: v1
-  metadata: []
----
-apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: pubsub
-spec:
-  type: pubsub.in-memory
   version: v1
   metadata: []
 `

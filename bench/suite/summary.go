@@ -2,6 +2,7 @@ package suite
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/skiffd/skiff/bench/loadgen"
 )
@@ -23,6 +24,9 @@ type Summary struct {
 	GenCPUUS    float64 `json:"generator_cpu_per_req_us"`
 	Errors      int64   `json:"errors"`
 	Non2xx      int64   `json:"non_2xx"`
+	// GenBound is set when the load generator used ~all of its CPU in some
+	// round: req/s is then the generator's limit as much as the target's.
+	GenBound bool `json:"generator_bound,omitempty"`
 	// Curve is the percentile curve of the round with the median req/s.
 	Curve []loadgen.CurvePoint `json:"curve"`
 }
@@ -103,6 +107,9 @@ func summarize(runs []RunRecord, sidecars []Sidecar) []Summary {
 			})
 		}
 		for _, r := range rs {
+			for _, w := range r.Warnings {
+				s.GenBound = s.GenBound || strings.Contains(w, "CPU-bound")
+			}
 			s.Errors += r.Errors
 			s.Non2xx += r.Non2xx
 			if r.Sidecar != nil && r.Sidecar.RSSBytes > s.RSS {

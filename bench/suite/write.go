@@ -78,6 +78,7 @@ func (r *Report) Markdown() string {
 	}
 
 	b.WriteString("| scenario | conns | target | req/s | p50 | p99 | sidecar CPU per request | RSS |\n|---|---|---|---|---|---|---|---|\n")
+	genBound := false
 	for _, s := range r.Summaries {
 		cpu, rss := "–", "–"
 		if s.CPUPerReqUS > 0 {
@@ -87,11 +88,18 @@ func (r *Report) Markdown() string {
 			rss = report.MiB(s.RSS)
 		}
 		errs := ""
+		if s.GenBound {
+			errs = " †"
+			genBound = true
+		}
 		if s.Errors > 0 || s.Non2xx > 0 {
 			errs = fmt.Sprintf(" ⚠ %d errors, %d non-2xx", s.Errors, s.Non2xx)
 		}
 		fmt.Fprintf(&b, "| %s | %d | %s | %s%s | %s | %s | %s | %s |\n", scenarioTitle(s.Scenario), s.Conns, s.Target,
 			report.Rate(s.RPS), errs, report.Micros(s.P50), report.Micros(s.P99), cpu, rss)
+	}
+	if genBound {
+		b.WriteString("\n† the load generator used all of its CPU in at least one round: the target may go faster than this.\n")
 	}
 	b.WriteString("\n")
 

@@ -104,7 +104,7 @@ func suiteCmd(ctx context.Context, args []string) error {
 	fmt.Print(rep.Markdown())
 	fmt.Printf("\nwrote %s/results.json, results.md, latency.svg\n", cfg.OutDir)
 	if len(rep.Warnings) > 0 {
-		fmt.Printf("\n!!! %d WARNINGS: some requests failed or answered non-2xx; see above\n", len(rep.Warnings))
+		fmt.Printf("\n!!! %d WARNING(S), listed in the report above\n", len(rep.Warnings))
 	}
 	return nil
 }
