@@ -126,7 +126,7 @@ func (d *ChunkedDecoder) Decode(dst, src []byte) (out []byte, consumed int, done
 			switch {
 			case c == '\r':
 				d.state = csEndLF
-			case tchar[c]:
+			case tchar[c] != 0:
 				d.state = csTrail
 			default:
 				return dst, i, false, errChunkTrail

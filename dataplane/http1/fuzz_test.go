@@ -68,7 +68,7 @@ func checkRequest(t *testing.T, r *Request, buf []byte, n int, err error, maxHea
 			t.Fatal("empty header name")
 		}
 		for _, c := range name {
-			if !tchar[c] {
+			if tchar[c] == 0 {
 				t.Fatalf("bad name byte %q", c)
 			}
 		}

@@ -102,8 +102,10 @@ func (r *Request) Parse(buf []byte, maxHead int) (n int, err error) {
 			}
 			r.headers[r.nh] = h
 			r.nh++
-			if e := r.noteField(h); e != nil {
-				return 0, e
+			if mayMatter(h) {
+				if e := r.noteField(h); e != nil {
+					return 0, e
+				}
 			}
 			i = next
 		case lineEnd:
@@ -141,14 +143,31 @@ func (r *Request) parseRequestLine(b []byte, i int) (next int, st lineStatus, er
 		}
 	}
 	ls := i
-	for i < len(b) && tchar[b[i]] {
-		i++
+	// Fast path for the common methods; anything else takes the token loop.
+	r.MethodID = MethodOther
+	if i+5 <= len(b) {
+		switch binary.LittleEndian.Uint32(b[i:]) {
+		case 'G' | 'E'<<8 | 'T'<<16 | ' '<<24:
+			r.MethodID, i = MethodGet, i+3
+		case 'P' | 'U'<<8 | 'T'<<16 | ' '<<24:
+			r.MethodID, i = MethodPut, i+3
+		case 'P' | 'O'<<8 | 'S'<<16 | 'T'<<24:
+			if b[i+4] == ' ' {
+				r.MethodID, i = MethodPost, i+4
+			}
+		}
 	}
-	if i >= len(b) {
-		return ls, lineIncomplete, nil
-	}
-	if b[i] != ' ' || i == ls {
-		return ls, badOrIncomplete(b, ls), errMethod
+	if r.MethodID == MethodOther {
+		for i < len(b) && tchar[b[i]] != 0 {
+			i++
+		}
+		if i >= len(b) {
+			return ls, lineIncomplete, nil
+		}
+		if b[i] != ' ' || i == ls {
+			return ls, badOrIncomplete(b, ls), errMethod
+		}
+		r.MethodID = MethodFromBytes(b[ls:i])
 	}
 	r.method = span{int32(ls), int32(i)}
 	i++
@@ -197,7 +216,6 @@ func (r *Request) parseRequestLine(b []byte, i int) (next int, st lineStatus, er
 	case verr != nil:
 		return ls, lineBad, verr
 	}
-	r.MethodID = MethodFromBytes(b[ls:r.method.end])
 	if e := r.setTarget(b, ts, te); e != nil {
 		return ls, lineBad, e
 	}

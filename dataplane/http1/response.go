@@ -93,8 +93,10 @@ func (r *Response) Parse(buf []byte, maxHead int) (n int, err error) {
 				return 0, errRespFields
 			}
 			r.headers = append(r.headers, h)
-			if e := r.noteField(h); e != nil {
-				return 0, e
+			if mayMatter(h) {
+				if e := r.noteField(h); e != nil {
+					return 0, e
+				}
 			}
 			i = next
 		case lineEnd:

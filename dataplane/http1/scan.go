@@ -4,19 +4,20 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"math/bits"
 )
 
-// tchar reports the token characters of RFC 9110 §5.6.2 (method and field names).
-var tchar = [256]bool{
-	'!': true, '#': true, '$': true, '%': true, '&': true, '\'': true, '*': true, '+': true,
-	'-': true, '.': true, '0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true,
-	'7': true, '8': true, '9': true, 'A': true, 'B': true, 'C': true, 'D': true, 'E': true, 'F': true,
-	'G': true, 'H': true, 'I': true, 'J': true, 'K': true, 'L': true, 'M': true, 'N': true, 'O': true,
-	'P': true, 'Q': true, 'R': true, 'S': true, 'T': true, 'U': true, 'V': true, 'W': true, 'X': true,
-	'Y': true, 'Z': true, '^': true, '_': true, '`': true, 'a': true, 'b': true, 'c': true, 'd': true,
-	'e': true, 'f': true, 'g': true, 'h': true, 'i': true, 'j': true, 'k': true, 'l': true, 'm': true,
-	'n': true, 'o': true, 'p': true, 'q': true, 'r': true, 's': true, 't': true, 'u': true, 'v': true,
-	'w': true, 'x': true, 'y': true, 'z': true, '|': true, '~': true,
+// tchar is 1 for the token characters of RFC 9110 §5.6.2 (method and field names).
+var tchar = [256]uint8{
+	'!': 1, '#': 1, '$': 1, '%': 1, '&': 1, '\'': 1, '*': 1, '+': 1,
+	'-': 1, '.': 1, '0': 1, '1': 1, '2': 1, '3': 1, '4': 1, '5': 1, '6': 1,
+	'7': 1, '8': 1, '9': 1, 'A': 1, 'B': 1, 'C': 1, 'D': 1, 'E': 1, 'F': 1,
+	'G': 1, 'H': 1, 'I': 1, 'J': 1, 'K': 1, 'L': 1, 'M': 1, 'N': 1, 'O': 1,
+	'P': 1, 'Q': 1, 'R': 1, 'S': 1, 'T': 1, 'U': 1, 'V': 1, 'W': 1, 'X': 1,
+	'Y': 1, 'Z': 1, '^': 1, '_': 1, '`': 1, 'a': 1, 'b': 1, 'c': 1, 'd': 1,
+	'e': 1, 'f': 1, 'g': 1, 'h': 1, 'i': 1, 'j': 1, 'k': 1, 'l': 1, 'm': 1,
+	'n': 1, 'o': 1, 'p': 1, 'q': 1, 'r': 1, 's': 1, 't': 1, 'u': 1, 'v': 1,
+	'w': 1, 'x': 1, 'y': 1, 'z': 1, '|': 1, '~': 1,
 }
 
 // DefaultMaxHead is the request head limit used when Parse gets maxHead <= 0:
@@ -62,74 +63,109 @@ const (
 // name and value spans (value trimmed of OWS) and the offset after the line.
 // A line is judged only once its LF is in b, so the verdict on a prefix never
 // depends on how the bytes were split across calls.
-func scanField(b []byte, i int) (h header, next int, st lineStatus) {
-	start := i
-	for i < len(b) && tchar[b[i]] {
-		i++
-	}
-	if i >= len(b) {
+func scanField(b []byte, start int) (h header, next int, st lineStatus) {
+	if uint(start) > uint(len(b)) {
 		return h, 0, lineIncomplete
 	}
-	if b[i] != ':' || i == start {
-		if i == start {
+	p := b[start:] // relative indexes let the compiler drop bounds checks
+	j := 0
+	for j+8 <= len(p) {
+		if m := nonToken(binary.LittleEndian.Uint64(p[j : j+8])); m != 0 {
+			j += bits.TrailingZeros64(m) >> 3
+			goto name
+		}
+		j += 8
+	}
+	for j < len(p) && tchar[p[j]] != 0 {
+		j++
+	}
+name:
+	if j >= len(p) {
+		return h, 0, lineIncomplete
+	}
+	if p[j] != ':' || j == 0 {
+		if j == 0 {
 			// The empty line: CRLF or a bare LF.
-			if b[i] == '\n' {
-				return h, i + 1, lineEnd
+			if p[0] == '\n' {
+				return h, start + 1, lineEnd
 			}
-			if b[i] == '\r' {
-				if i+1 >= len(b) {
+			if p[0] == '\r' {
+				if len(p) < 2 {
 					return h, 0, lineIncomplete
 				}
-				if b[i+1] == '\n' {
-					return h, i + 2, lineEnd
+				if p[1] == '\n' {
+					return h, start + 2, lineEnd
 				}
 			}
 		}
 		// Whitespace before the colon, obs-fold, a bad name byte.
 		return h, 0, badOrIncomplete(b, start)
 	}
-	h.name = span{int32(start), int32(i)}
-	i++
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
-		i++
+	h.name = span{int32(start), int32(start + j)}
+	j++
+	for j < len(p) && (p[j] == ' ' || p[j] == '\t') {
+		j++
 	}
-	vs := i
+	vs := j
+	// Find the first CTL or DEL: normally the CR ending the line. The lowest
+	// flagged byte of a SWAR mask is exact, so no byte loop is needed.
 	for {
-		for i+8 <= len(b) && ctlWord(binary.LittleEndian.Uint64(b[i:])) == 0 {
-			i += 8
+		for j+16 <= len(p) {
+			if ctlWord(binary.LittleEndian.Uint64(p[j:j+8]))|ctlWord(binary.LittleEndian.Uint64(p[j+8:j+16])) != 0 {
+				break
+			}
+			j += 16
 		}
-		for i < len(b) && b[i] >= 0x20 && b[i] != 0x7f {
-			i++
+		for j+8 <= len(p) {
+			if m := ctlWord(binary.LittleEndian.Uint64(p[j : j+8])); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				goto found
+			}
+			j += 8
 		}
-		if i < len(b) && b[i] == '\t' {
-			i++
+		for j < len(p) && p[j] >= 0x20 && p[j] != 0x7f {
+			j++
+		}
+	found:
+		if j < len(p) && p[j] == '\t' {
+			j++
 			continue
 		}
 		break
 	}
-	if i >= len(b) {
+	if j >= len(p) {
 		return h, 0, lineIncomplete
 	}
-	ve := i
-	switch b[i] {
+	ve := j
+	switch p[j] {
 	case '\n':
-		next = i + 1
+		next = start + j + 1
 	case '\r':
-		if i+1 >= len(b) {
+		if j+1 >= len(p) {
 			return h, 0, lineIncomplete
 		}
-		if b[i+1] != '\n' {
+		if p[j+1] != '\n' {
 			return h, 0, badOrIncomplete(b, start)
 		}
-		next = i + 2
+		next = start + j + 2
 	default:
 		return h, 0, badOrIncomplete(b, start)
 	}
-	for ve > vs && (b[ve-1] == ' ' || b[ve-1] == '\t') {
+	for ve > vs && (p[ve-1] == ' ' || p[ve-1] == '\t') {
 		ve--
 	}
-	h.value = span{int32(vs), int32(ve)}
+	h.value = span{int32(start + vs), int32(start + ve)}
 	return h, next, lineOK
+}
+
+// nonToken returns a mask with bit 8k set for each byte k of x that is not
+// a token character: one load, eight table lookups, no per-byte branches.
+func nonToken(x uint64) uint64 {
+	t := uint64(tchar[byte(x)]) | uint64(tchar[byte(x>>8)])<<8 |
+		uint64(tchar[byte(x>>16)])<<16 | uint64(tchar[byte(x>>24)])<<24 |
+		uint64(tchar[byte(x>>32)])<<32 | uint64(tchar[byte(x>>40)])<<40 |
+		uint64(tchar[byte(x>>48)])<<48 | uint64(tchar[byte(x>>56)])<<56
+	return t ^ ones
 }
 
 // badOrIncomplete defers the verdict on a malformed line until its LF has
@@ -189,6 +225,13 @@ const (
 	fieldContentLength
 	fieldTransferEncoding
 )
+
+// mayMatter is classify's cheap, inlinable pre-filter: only names of these
+// lengths can be fields that Parse acts on.
+func mayMatter(h header) bool {
+	const lens = 1<<4 | 1<<6 | 1<<10 | 1<<14 | 1<<17
+	return lens>>uint(h.name.end-h.name.off)&1 != 0
+}
 
 func classify(name []byte) knownField {
 	switch len(name) {
