@@ -303,9 +303,6 @@ func warnUnbuilt(o *options, log *slog.Logger) {
 	if o.set["allowed-origins"] {
 		warn("allowed-origins", "CORS is not implemented yet")
 	}
-	if os.Getenv("APP_API_TOKEN") != "" {
-		log.Warn("APP_API_TOKEN: not sent to the app yet")
-	}
 }
 
 func (rt *runtimeState) shutdownHandler(c *router.Ctx) {

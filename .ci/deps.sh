@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need on a fresh Debian machine, and
+# checks what is already there. Idempotent; run by `make test` and .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+command -v gcc >/dev/null 2>&1 || need_apt+=(gcc) # the race detector needs cgo
+if ((${#need_apt[@]})); then
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "deps: missing ${need_apt[*]}; install them (apt-get install ${need_apt[*]})" >&2
+		exit 1
+	fi
+	echo "deps: installing ${need_apt[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+go mod download
+if [[ -f cmd/skiffd/sdktest/package-lock.json && ! -d cmd/skiffd/sdktest/node_modules ]]; then
+	(cd cmd/skiffd/sdktest && npm ci --no-audit --no-fund --loglevel=error)
+fi
