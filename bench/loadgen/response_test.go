@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -91,6 +92,45 @@ func TestReadResponseSplits(t *testing.T) {
 		}
 		if _, _, err := cl.readResponse(); err == nil {
 			t.Fatalf("split %d: read past the end without error", n)
+		}
+	}
+}
+
+// TestStepSplits feeds the epoll engine's resumable parser the same stream
+// in pieces of every size.
+func TestStepSplits(t *testing.T) {
+	stream := "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello" +
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\n\r\n" +
+		"HTTP/1.1 204 No Content\r\n\r\n" +
+		"HTTP/1.1 503 Busy\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbye"
+	want := []int{200, 200, 204, 503}
+	for _, n := range []int{1, 2, 5, 64, 4096} {
+		c := &econn{buf: make([]byte, 32)}
+		data := []byte(stream)
+		var got []int
+		lastClose := false
+		for len(data) > 0 {
+			room, err := c.room()
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := copy(room, data[:min(n, len(data))])
+			data = data[k:]
+			c.w += k
+			for {
+				done, status, closeConn, err := c.step()
+				if err != nil {
+					t.Fatalf("split %d: %v", n, err)
+				}
+				if !done {
+					break
+				}
+				got = append(got, status)
+				lastClose = closeConn
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) || !lastClose {
+			t.Fatalf("split %d: statuses %v, last close %v", n, got, lastClose)
 		}
 	}
 }

@@ -38,10 +38,19 @@ type Config struct {
 	Rate     float64       // total requests per second; 0 means closed loop
 	// Timeout bounds the wait for the last answers once the run is over.
 	Timeout time.Duration
+	// Engine picks how a closed loop drives its connections: EngineEpoll
+	// (the default) or EngineGoroutines. An open loop always uses goroutines.
+	Engine string
 	// PID, when non-zero, is the process (the sidecar) whose CPU time and
 	// memory are sampled over the measured window.
 	PID int
 }
+
+// Engines for a closed loop.
+const (
+	EngineEpoll      = "epoll"
+	EngineGoroutines = "goroutines"
+)
 
 // worker is one connection's loop and its private tallies.
 type worker struct {
@@ -81,8 +90,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	open := cfg.Rate > 0
 	// Dial everything first so connection set-up is not measured.
-	workers := make([]*worker, cfg.Conns)
 	halt := new(atomic.Bool)
+	var eng *epollEngine
+	useEpoll := !open && cfg.Engine != EngineGoroutines
+	if useEpoll {
+		w := &worker{cfg: &cfg, lat: newHist(), errKinds: map[string]int64{}, halt: halt}
+		var err error
+		if eng, err = newEpollEngine(&cfg, w); err != nil {
+			return nil, fmt.Errorf("run: %w", err)
+		}
+		return runWith(ctx, &cfg, []*worker{w}, eng, halt)
+	}
+	workers := make([]*worker, cfg.Conns)
 	for i := range workers {
 		w := &worker{cfg: &cfg, id: i, lat: newHist(), errKinds: map[string]int64{}, halt: halt}
 		if open {
@@ -98,7 +117,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		w.cl = newClient(c)
 		workers[i] = w
 	}
+	return runWith(ctx, &cfg, workers, nil, halt)
+}
 
+// runWith runs dialled workers (or the epoll engine with its one tally
+// worker), samples CPU over the measured window and collects the result.
+func runWith(ctx context.Context, cfgp *Config, workers []*worker, eng *epollEngine, halt *atomic.Bool) (*Result, error) {
+	cfg := *cfgp
+	open := cfg.Rate > 0
 	base := time.Now()
 	baseMono := monoNow()
 	if open {
@@ -118,7 +144,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	self := &proc.Sampler{PID: os.Getpid()}
 
 	var wg sync.WaitGroup
-	for _, w := range workers {
+	loopers := workers
+	if eng != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			eng.run(base, measureStart, end, deadline, halt)
+		}()
+		loopers = nil // the engine owns its sockets; workers[0] is its tally only
+	}
+	for _, w := range loopers {
 		w.cl.c.SetDeadline(deadline)
 		wg.Add(1)
 		go func() {
@@ -165,12 +200,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if !ok {
 		halt.Store(true)
-		for _, w := range workers {
+		for _, w := range loopers {
 			w.stop()
 		}
 	}
 	<-stopped
-	for _, w := range workers {
+	for _, w := range loopers {
 		w.stop()
 	}
 	if ctx.Err() != nil {

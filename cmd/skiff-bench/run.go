@@ -45,6 +45,7 @@ func runCmd(ctx context.Context, args []string) error {
 	label := fs.String("label", "", "label for the run (default: the URL)")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for answers after the run")
 	repeat := fs.Int("repeat", 1, "run each URL this many times, alternating between URLs")
+	engine := fs.String("engine", loadgen.EngineEpoll, "closed-loop engine: epoll (one thread, cheapest) or goroutines (one per connection)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -90,7 +91,7 @@ func runCmd(ctx context.Context, args []string) error {
 			}
 			res, err := loadgen.Run(ctx, loadgen.Config{
 				Label: name, Target: t, Request: req.Encode(), Conns: *conns,
-				Duration: *dur, Warmup: *warm, Rate: *rate, Timeout: *timeout, PID: *pid,
+				Duration: *dur, Warmup: *warm, Rate: *rate, Timeout: *timeout, PID: *pid, Engine: *engine,
 			})
 			if err != nil {
 				return fmt.Errorf("run %s: %w", u, err)
