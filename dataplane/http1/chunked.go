@@ -54,6 +54,10 @@ func (d *ChunkedDecoder) Reset() { *d = ChunkedDecoder{} }
 // consumed is how many bytes of src were used: all of them unless done, when
 // the rest belongs to the next message. Call again with more input until
 // done. A malformed body returns a *Error (400), after which d must be Reset.
+//
+// Decoding in place is allowed and copies only the data: Decode(buf[:0], buf)
+// leaves the decoded bytes at the front of buf, because output never
+// overtakes input (append moves overlapping bytes safely).
 func (d *ChunkedDecoder) Decode(dst, src []byte) (out []byte, consumed int, done bool, err error) {
 	i := 0
 	for i < len(src) {

@@ -117,6 +117,26 @@ func TestChunkedInvalid(t *testing.T) {
 	}
 }
 
+func TestChunkedInPlace(t *testing.T) {
+	in := "4;a=b\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nExpires: never\r\n\r\nGET"
+	for split := 0; split <= len(in); split++ {
+		buf := []byte(in)
+		var d ChunkedDecoder
+		out, n1, _, err := d.Decode(buf[:0], buf[:split])
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The caller keeps decoded bytes at the front and the unconsumed
+		// input after them, as a connection's read buffer would.
+		k := len(out)
+		rest := copy(buf[k:], buf[n1:])
+		out, n2, done, err := d.Decode(buf[:k], buf[k:k+rest])
+		if err != nil || !done || string(out) != "Wikipedia in\r\n\r\nchunks." || string(buf[k+n2:k+rest]) != "GET" {
+			t.Fatalf("split %d: %q done=%v err=%v", split, out, done, err)
+		}
+	}
+}
+
 func TestChunkedHugeSize(t *testing.T) {
 	// The largest legal size is accepted; data then streams through.
 	var d ChunkedDecoder

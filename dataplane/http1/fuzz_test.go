@@ -224,6 +224,13 @@ func FuzzChunkedDecode(f *testing.F) {
 		if !bytes.Equal(out, out2) || done != done2 || (err == nil) != (err2 == nil) || (err == nil && n != used) {
 			t.Fatalf("whole %q %d %v %v; steps of %d: %q %d %v %v", out, n, done, err, st, out2, used, done2, err2)
 		}
+		// In place: the same output at the front of the buffer.
+		d.Reset()
+		inPlace := append([]byte(nil), data...)
+		out3, n3, done3, err3 := d.Decode(inPlace[:0], inPlace)
+		if !bytes.Equal(out3, out) || n3 != n || done3 != done || (err3 == nil) != (err == nil) {
+			t.Fatalf("in place: %q %d %v %v; want %q %d %v %v", out3, n3, done3, err3, out, n, done, err)
+		}
 		// What we decode, Go's decoder decodes the same way.
 		if done {
 			g, gerr := io.ReadAll(httputil.NewChunkedReader(bytes.NewReader(data[:n])))

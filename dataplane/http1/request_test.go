@@ -1,7 +1,10 @@
 package http1
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -533,6 +536,23 @@ func BenchmarkHeaderLookup(b *testing.B) {
 	for b.Loop() {
 		if r.Header("Content-Type") == nil {
 			b.Fatal("missing")
+		}
+	}
+}
+
+// BenchmarkNetHTTPReadRequest is the reference point: Go's net/http (what
+// daprd runs) reading the same head.
+func BenchmarkNetHTTPReadRequest(b *testing.B) {
+	buf := []byte(daprGet)
+	rd := bytes.NewReader(buf)
+	br := bufio.NewReader(rd)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		rd.Reset(buf)
+		br.Reset(rd)
+		if _, err := http.ReadRequest(br); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
