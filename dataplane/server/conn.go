@@ -248,6 +248,12 @@ func (cn *conn) feedPartial() bool {
 		}
 		used, done = consumed, fin
 		if ex.pipe != nil {
+			// A streamed body is bounded like a buffered one: memory per
+			// connection stays bounded whatever the client sends.
+			if ex.received += int64(len(out)); ex.received > cn.s.cfg.MaxBodySize {
+				cn.bodyFailed(ex, apierr.BodyTooLarge, "request body too large")
+				return false
+			}
 			ex.pipe.write(out)
 			if !fin && len(src) < len(buf) {
 				// Input was cut to the pipe's room, which is now (nearly)

@@ -34,6 +34,7 @@ type exchange struct {
 	start      int64
 
 	remaining int64 // Content-Length bytes still to receive
+	received  int64 // chunked body bytes decoded so far
 	chunked   http1.ChunkedDecoder
 	pipe      *bodyPipe
 }
@@ -74,7 +75,7 @@ func (ex *exchange) release() {
 	ex.done = false
 	ex.stream = nil
 	ex.keepAlive, ex.isHead, ex.notAllowed = false, false, false
-	ex.start, ex.remaining = 0, 0
+	ex.start, ex.remaining, ex.received = 0, 0, 0
 	ex.chunked.Reset()
 	ex.pipe = nil
 	exchangePool.Put(ex)

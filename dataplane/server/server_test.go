@@ -489,3 +489,23 @@ func TestGracefulShutdownWaitsForInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestStreamedChunkedBodyIsBounded(t *testing.T) {
+	addr, _ := testServer(t, func(c *Config) { c.MaxBodySize = 1 << 20 })
+	c := dial(t, addr)
+	go func() {
+		fmt.Fprint(c, "POST /sum HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+		chunk := make([]byte, 64<<10)
+		for i := 0; i < 64; i++ { // 4 MiB, four times the limit
+			fmt.Fprintf(c, "%x\r\n", len(chunk))
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+			fmt.Fprint(c, "\r\n")
+		}
+	}()
+	resp, body := readResp(t, bufio.NewReader(c), "POST")
+	if resp.StatusCode != 400 || !strings.Contains(body, "too large") {
+		t.Fatalf("got %d %q", resp.StatusCode, body)
+	}
+}
