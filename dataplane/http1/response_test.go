@@ -170,3 +170,21 @@ func BenchmarkParseResponse(b *testing.B) {
 		}
 	}
 }
+
+// TestResponseBufferMoves: a client may compact or grow its read buffer
+// between calls; offsets are relative to the slice given, so parsing resumes
+// correctly on a copy holding the same bytes.
+func TestResponseBufferMoves(t *testing.T) {
+	msg := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi"
+	var r Response
+	buf := []byte(msg[:30])
+	if _, err := r.Parse(buf, 0); err != ErrNeedMore {
+		t.Fatal(err)
+	}
+	moved := make([]byte, 0, 256)
+	moved = append(moved, msg...)
+	n, err := r.Parse(moved, 0)
+	if err != nil || n != len(msg)-2 || string(r.Header("content-type")) != "text/plain" || r.ContentLength != 2 {
+		t.Fatalf("n=%d err=%v", n, err)
+	}
+}
