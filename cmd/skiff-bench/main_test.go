@@ -10,21 +10,22 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/skiffd/skiff/bench/loadgen"
 )
 
 func TestRunCmdWritesJSONAndSVG(t *testing.T) {
-	var posts, bad int
+	var posts, bad atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		if r.Method != "POST" || r.Header.Get("X-Test") != "yes" || string(b) != `[{"key":"k1"}]` {
-			bad++
+			bad.Add(1)
 			w.WriteHeader(400)
 			return
 		}
-		posts++
+		posts.Add(1)
 		w.WriteHeader(204)
 	}))
 	defer srv.Close()
@@ -36,8 +37,8 @@ func TestRunCmdWritesJSONAndSVG(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bad != 0 || posts == 0 {
-		t.Fatalf("server saw %d good and %d bad requests", posts, bad)
+	if bad.Load() != 0 || posts.Load() == 0 {
+		t.Fatalf("server saw %d good and %d bad requests", posts.Load(), bad.Load())
 	}
 	var results []loadgen.Result
 	b, err := os.ReadFile(js)
