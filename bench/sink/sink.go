@@ -19,7 +19,8 @@ type Server struct {
 	loops  int
 	booted chan struct{}
 	eng    gnet.Engine
-	done   chan error
+	done   chan struct{} // closed when gnet.Run returns
+	err    error         // what it returned
 }
 
 type connState struct {
@@ -32,15 +33,16 @@ func Start(addr string, loops int) (*Server, error) {
 	if loops <= 0 {
 		loops = 1
 	}
-	s := &Server{addr: "tcp://" + addr, loops: loops, booted: make(chan struct{}), done: make(chan error, 1)}
+	s := &Server{addr: "tcp://" + addr, loops: loops, booted: make(chan struct{}), done: make(chan struct{})}
 	go func() {
-		s.done <- gnet.Run(s, s.addr, gnet.WithNumEventLoop(loops), gnet.WithReuseAddr(true), gnet.WithTCPNoDelay(gnet.TCPNoDelay))
+		s.err = gnet.Run(s, s.addr, gnet.WithNumEventLoop(loops), gnet.WithReuseAddr(true), gnet.WithTCPNoDelay(gnet.TCPNoDelay))
+		close(s.done)
 	}()
 	select {
 	case <-s.booted:
 		return s, nil
-	case err := <-s.done:
-		return nil, fmt.Errorf("sink start: %w", err)
+	case <-s.done:
+		return nil, fmt.Errorf("sink start: %w", s.err)
 	case <-time.After(5 * time.Second):
 		return nil, fmt.Errorf("sink start: timed out")
 	}
@@ -58,7 +60,10 @@ func (s *Server) Stop() error {
 }
 
 // Wait blocks until the server stops.
-func (s *Server) Wait() error { return <-s.done }
+func (s *Server) Wait() error {
+	<-s.done
+	return s.err
+}
 
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
