@@ -22,8 +22,8 @@
 // head is parsed, the next Parse call starts a new message (pipelining: parse
 // buf[n+bodyLen:] next). Reset is needed only before parsing unrelated bytes.
 //
-// Errors are *Error values carrying the status to answer with (400, 431,
-// 501, 505 for requests; 502 for responses from the app). They are shared:
+// Errors are *Error values carrying the status to answer with (400, 417,
+// 431, 501, 505 for requests; 502 for responses from the app). They are shared:
 // compare them, read them, never modify them.
 //
 // Strictness, chosen for request-smuggling safety and to match daprd (Go's
@@ -31,6 +31,10 @@
 // field colon; no obs-fold; no CTL in values; Content-Length is 1*DIGIT and
 // duplicates must agree; Transfer-Encoding must be exactly "chunked" (501
 // otherwise) and may not come with Content-Length nor in HTTP/1.0 (400); an
-// HTTP/1.1 request needs exactly one Host (400). Bare LF ends head lines (RFC
-// 9112 §2.2) but never chunk framing lines.
+// HTTP/1.1 request needs exactly one Host, made of the bytes Go allows (400);
+// a path with a broken %-escape is a 400; an Expect other than 100-continue
+// is a 417. Bare LF ends head lines (RFC 9112 §2.2) but never chunk framing
+// lines. Deliberately more lenient than Go: empty lines before the request
+// line are skipped (RFC 9112 §2.2), HTTP/1.2–1.9 is served as 1.1 (RFC 9110
+// §6.2), and BWS before a chunk extension is allowed (RFC 9112 §7.1.1).
 package http1

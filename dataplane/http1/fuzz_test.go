@@ -42,7 +42,7 @@ func checkRequest(t *testing.T, r *Request, buf []byte, n int, err error, maxHea
 			return
 		}
 		switch statusOf(err) {
-		case 400, 431, 501, 505:
+		case 400, 417, 431, 501, 505:
 		default:
 			t.Fatalf("unexpected error %v", err)
 		}

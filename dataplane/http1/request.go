@@ -18,6 +18,8 @@ const (
 	seenHost = 1 << iota
 	seenCL
 	seenTE
+	seenExpect
+	wantContinue // Expect: 100-continue in an HTTP/1.1 request
 )
 
 // The errors Parse returns. They are shared values: never modify them.
@@ -31,6 +33,8 @@ var (
 	errVersionNotSup = &Error{Status: 505, Msg: "HTTP version not supported"}
 	errField         = &Error{Status: 400, Msg: "malformed header field"}
 	errHost          = &Error{Status: 400, Msg: "missing or repeated Host header"}
+	errHostValue     = &Error{Status: 400, Msg: "malformed Host header"}
+	errExpect        = &Error{Status: 417, Msg: "unsupported expectation"}
 	errCL            = &Error{Status: 400, Msg: "invalid Content-Length"}
 	errCLConflict    = &Error{Status: 400, Msg: "conflicting Content-Length"}
 	errCLAndTE       = &Error{Status: 400, Msg: "both Content-Length and Transfer-Encoding"}
@@ -342,6 +346,9 @@ func (r *Request) noteField(h header) *Error {
 		if r.seen&seenHost != 0 {
 			return errHost
 		}
+		if !validHost(v) {
+			return errHostValue
+		}
 		r.seen |= seenHost
 	case fieldContentLength:
 		n, ok := parseContentLength(v)
@@ -367,9 +374,20 @@ func (r *Request) noteField(h header) *Error {
 	case fieldConnection:
 		r.conn |= connectionTokens(v)
 	case fieldExpect:
-		// RFC 9110 §10.1.1: ignore 100-continue in an HTTP/1.0 request.
-		if r.ProtoMinor == 1 && equalFold(v, "100-continue") {
-			r.Expect100 = true
+		// As Go's net/http: the first Expect field counts; 100-continue is
+		// honoured in HTTP/1.1 only (RFC 9110 §10.1.1); any other
+		// expectation is refused with 417.
+		if r.seen&seenExpect != 0 {
+			return nil
+		}
+		r.seen |= seenExpect
+		switch {
+		case hasToken(v, "100-continue"):
+			if r.ProtoMinor == 1 {
+				r.seen |= wantContinue
+			}
+		case len(v) > 0:
+			return errExpect
 		}
 	}
 	return nil
@@ -396,6 +414,8 @@ func (r *Request) finish(headLen int) (int, error) {
 		r.KeepAlive = r.conn&connKeepAlive != 0 && r.conn&connClose == 0
 	}
 	r.Upgrade = r.conn&connUpgrade != 0
+	// Only a body is worth a 100 Continue (Go's server agrees).
+	r.Expect100 = r.seen&wantContinue != 0 && (r.Chunked || r.ContentLength > 0)
 	r.HeadLen = headLen
 	r.stage = stageDone
 	return headLen, nil

@@ -20,6 +20,18 @@ var tchar = [256]uint8{
 	'w': 1, 'x': 1, 'y': 1, 'z': 1, '|': 1, '~': 1,
 }
 
+// hostByte is 1 for the bytes Go's net/http (httpguts.ValidHostHeader) allows
+// in a Host value, so we refuse exactly the Host headers daprd refuses.
+var hostByte = [256]uint8{
+	'!': 1, '$': 1, '%': 1, '&': 1, '\'': 1, '(': 1, ')': 1, '*': 1, '+': 1, ',': 1, '-': 1, '.': 1,
+	'0': 1, '1': 1, '2': 1, '3': 1, '4': 1, '5': 1, '6': 1, '7': 1, '8': 1, '9': 1, ':': 1, ';': 1,
+	'=': 1, 'A': 1, 'B': 1, 'C': 1, 'D': 1, 'E': 1, 'F': 1, 'G': 1, 'H': 1, 'I': 1, 'J': 1, 'K': 1,
+	'L': 1, 'M': 1, 'N': 1, 'O': 1, 'P': 1, 'Q': 1, 'R': 1, 'S': 1, 'T': 1, 'U': 1, 'V': 1, 'W': 1,
+	'X': 1, 'Y': 1, 'Z': 1, '[': 1, ']': 1, '_': 1, 'a': 1, 'b': 1, 'c': 1, 'd': 1, 'e': 1, 'f': 1,
+	'g': 1, 'h': 1, 'i': 1, 'j': 1, 'k': 1, 'l': 1, 'm': 1, 'n': 1, 'o': 1, 'p': 1, 'q': 1, 'r': 1,
+	's': 1, 't': 1, 'u': 1, 'v': 1, 'w': 1, 'x': 1, 'y': 1, 'z': 1, '~': 1,
+}
+
 // DefaultMaxHead is the request head limit used when Parse gets maxHead <= 0:
 // daprd's default --read-buffer-size (4 KiB), which is also its header limit.
 const DefaultMaxHead = 4 << 10
@@ -290,6 +302,28 @@ func equalFold(b []byte, s string) bool {
 		}
 	}
 	return true
+}
+
+func validHost(v []byte) bool {
+	for _, c := range v {
+		if hostByte[c] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// hasToken reports whether the comma-separated list v holds token
+// (ASCII case-insensitive).
+func hasToken(v []byte, token string) bool {
+	for len(v) > 0 {
+		var t []byte
+		t, v = nextToken(v)
+		if equalFold(t, token) {
+			return true
+		}
+	}
+	return false
 }
 
 // parseContentLength parses 1*DIGIT into a non-negative int64.

@@ -7,7 +7,8 @@ import "errors"
 var ErrNeedMore = errors.New("http1: need more data")
 
 // Error is a parse failure that maps to an HTTP status: 400 malformed,
-// 431 head too large, 501 unsupported transfer coding, 505 bad version.
+// 417 unsupported expectation, 431 head too large, 501 unsupported transfer
+// coding, 505 bad version; 502 for a response from the app.
 type Error struct {
 	Status int
 	Msg    string
