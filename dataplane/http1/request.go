@@ -58,12 +58,30 @@ var slash = []byte("/")[:1:1]
 // Malformed input fails with a 400, 501 or 505 *Error once the line holding
 // the fault is complete, so how the input was split never changes the verdict.
 //
-// After a successful Parse, calling Parse again starts a new message. Call
-// Reset before parsing another buffer that does not extend the previous one.
+// After a successful Parse, calling Parse again starts a new message; after
+// an error, Parse returns the same error until Reset. Call Reset before
+// parsing another buffer that does not extend the previous one.
 func (r *Request) Parse(buf []byte, maxHead int) (n int, err error) {
+	if r.failed != nil {
+		return 0, r.failed
+	}
 	if r.stage == stageDone || r.scan > len(buf) {
 		r.Reset()
 	}
+	n, e := r.parse(buf, maxHead)
+	if e != nil {
+		if e == ErrNeedMore {
+			return 0, ErrNeedMore
+		}
+		// Stick to the verdict: the state is mid-line and must not be
+		// resumed. The 431 for an incomplete head is no exception.
+		r.failed = e.(*Error)
+		return 0, r.failed
+	}
+	return n, nil
+}
+
+func (r *Request) parse(buf []byte, maxHead int) (n int, err error) {
 	if maxHead <= 0 {
 		maxHead = DefaultMaxHead
 	} else if maxHead > math.MaxInt32 {
@@ -427,6 +445,7 @@ func (r *Request) Reset() {
 	r.method, r.target, r.path, r.query = span{}, span{}, span{}, span{}
 	r.nh = 0
 	r.scan, r.noLF, r.stage, r.seen, r.conn, r.slashPath = 0, 0, stageLine, 0, 0, false
+	r.failed = nil
 	r.MethodID = MethodOther
 	r.ProtoMinor = 0
 	r.HeadLen = 0

@@ -425,6 +425,33 @@ func TestRebaseAndReset(t *testing.T) {
 	}
 }
 
+func TestParseErrorSticks(t *testing.T) {
+	in := []byte("GET / HTTP/1.1\r\nHost: h\r\nBad Name: v\r\nX: y\r\n\r\n")
+	var r Request
+	if _, err := r.Parse(in[:40], 0); statusOf(err) != 400 {
+		t.Fatalf("first: %v", err)
+	}
+	// Same verdict on more bytes, and no duplicate state (Host counted once).
+	if n, err := r.Parse(in, 0); statusOf(err) != 400 || n != 0 || err.Error() != "http1: malformed header field" {
+		t.Fatalf("again: %d %v", n, err)
+	}
+	r.Reset()
+	if _, err := r.Parse([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"), 0); err != nil {
+		t.Fatalf("after Reset: %v", err)
+	}
+	var resp Response
+	if _, err := resp.Parse([]byte("HTTP/1.1 2x0 OK\r\n\r\n"), 0); statusOf(err) != 502 {
+		t.Fatal(err)
+	}
+	if _, err := resp.Parse([]byte("HTTP/1.1 200 OK\r\n\r\n"), 0); statusOf(err) != 502 {
+		t.Fatal("response error did not stick")
+	}
+	resp.Reset()
+	if _, err := resp.Parse([]byte("HTTP/1.1 200 OK\r\n\r\n"), 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestMethodFromBytes(t *testing.T) {
 	for m := MethodGet; m <= MethodConnect; m++ {
 		if got := MethodFromBytes([]byte(m.String())); got != m {

@@ -23,11 +23,12 @@ type Response struct {
 	reason  span
 	headers []header // reused across messages; grows to the largest seen
 
-	scan  int
-	noLF  int
-	stage uint8
-	seen  uint8
-	conn  uint8
+	scan   int
+	noLF   int
+	stage  uint8
+	seen   uint8
+	conn   uint8
+	failed *Error // sticky verdict
 }
 
 // Errors of (*Response).Parse: the app sent something we cannot relay, so
@@ -45,11 +46,27 @@ var (
 // Parse parses the response head at the start of buf, incrementally like
 // (*Request).Parse: ErrNeedMore until the head is complete, *Error (Status
 // 502) when it is malformed or exceeds maxHead (DefaultMaxResponseHead when
-// maxHead <= 0).
+// maxHead <= 0); the error sticks until Reset. A 1xx head is returned like
+// any other: Reset (or just Parse the bytes after it) for the final one.
 func (r *Response) Parse(buf []byte, maxHead int) (n int, err error) {
+	if r.failed != nil {
+		return 0, r.failed
+	}
 	if r.stage == stageDone || r.scan > len(buf) {
 		r.Reset()
 	}
+	n, e := r.parse(buf, maxHead)
+	if e != nil {
+		if e == ErrNeedMore {
+			return 0, ErrNeedMore
+		}
+		r.failed = e.(*Error)
+		return 0, r.failed
+	}
+	return n, nil
+}
+
+func (r *Response) parse(buf []byte, maxHead int) (n int, err error) {
 	if r.stage == stageLine {
 		r.ContentLength = -1
 	}
@@ -207,6 +224,7 @@ func (r *Response) Reset() {
 	r.reason = span{}
 	r.headers = r.headers[:0]
 	r.scan, r.noLF, r.stage, r.seen, r.conn = 0, 0, stageLine, 0, 0
+	r.failed = nil
 }
 
 // Rebase points every view at b, a copy of the parsed bytes.

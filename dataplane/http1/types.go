@@ -56,12 +56,13 @@ type Request struct {
 	nh      int
 
 	// Incremental state: Parse resumes where the previous call stopped.
-	scan      int   // offset of the first line not yet parsed
-	noLF      int   // buf[scan:noLF] is known to hold no LF
-	stage     uint8 // stageLine, stageFields or stageDone
-	seen      uint8 // seen* bits: fields met so far
-	conn      uint8 // conn* bits from Connection
-	slashPath bool  // absolute-form target without a path: Path() is "/"
+	scan      int    // offset of the first line not yet parsed
+	noLF      int    // buf[scan:noLF] is known to hold no LF
+	stage     uint8  // stageLine, stageFields or stageDone
+	seen      uint8  // seen* bits: fields met so far
+	conn      uint8  // conn* bits from Connection
+	slashPath bool   // absolute-form target without a path: Path() is "/"
+	failed    *Error // sticky verdict once the head is known to be bad
 
 	MethodID      Method
 	ProtoMinor    int   // 0 for HTTP/1.0, 1 for HTTP/1.1
