@@ -300,3 +300,43 @@ func FuzzResponseParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzResponseVsNetHTTP: whatever response head we accept, Go's client (what
+// daprd uses to call the app) accepts too, with the same status and framing.
+func FuzzResponseVsNetHTTP(f *testing.F) {
+	for _, s := range []string{
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+		"HTTP/1.0 204\n\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+		"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n\r\n",
+		"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var r Response
+		n, err := r.Parse(data, 1<<16)
+		if err != nil {
+			return
+		}
+		resp, gerr := http.ReadResponse(bufio.NewReader(bytes.NewReader(data[:n])), nil)
+		if gerr != nil {
+			t.Fatalf("we accept %q, net/http says %v", data[:n], gerr)
+		}
+		if resp.StatusCode != r.Status {
+			t.Fatalf("status %d vs %d", resp.StatusCode, r.Status)
+		}
+		if !r.HasBody(false) {
+			return // Go zeroes the framing of bodiless statuses
+		}
+		chunked := len(resp.TransferEncoding) > 0 && resp.TransferEncoding[0] == "chunked"
+		if chunked != r.Chunked || (!r.Chunked && resp.ContentLength != r.ContentLength) {
+			t.Fatalf("framing: Go chunked=%v cl=%d, we chunked=%v cl=%d", chunked, resp.ContentLength, r.Chunked, r.ContentLength)
+		}
+		// Deliberate difference: after chunked+Content-Length we close.
+		suspect := r.Chunked && r.Header("Content-Length") != nil
+		if resp.Close == r.KeepAlive && !r.BodyUntilClose(false) && !suspect {
+			t.Fatalf("keep-alive %v vs Go Close %v", r.KeepAlive, resp.Close)
+		}
+	})
+}

@@ -38,7 +38,6 @@ var (
 	errCL            = &Error{Status: 400, Msg: "invalid Content-Length"}
 	errCLConflict    = &Error{Status: 400, Msg: "conflicting Content-Length"}
 	errCLAndTE       = &Error{Status: 400, Msg: "both Content-Length and Transfer-Encoding"}
-	errTE            = &Error{Status: 400, Msg: "invalid Transfer-Encoding"}
 	errTE10          = &Error{Status: 400, Msg: "Transfer-Encoding in an HTTP/1.0 request"}
 	errTENotImpl     = &Error{Status: 501, Msg: "unsupported Transfer-Encoding"}
 )
@@ -383,10 +382,7 @@ func (r *Request) noteField(h header) *Error {
 			return errTENotImpl // "chunked, chunked" or worse
 		}
 		r.seen |= seenTE
-		switch teVerdict(v) {
-		case 400:
-			return errTE
-		case 501:
+		if !teChunked(v) {
 			return errTENotImpl
 		}
 	case fieldConnection:

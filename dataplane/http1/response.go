@@ -185,7 +185,8 @@ func (r *Response) noteField(h header) *Error {
 		r.seen |= seenCL
 		r.ContentLength = n
 	case fieldTransferEncoding:
-		if r.seen&seenTE != 0 || teVerdict(v) != 0 {
+		// RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing.
+		if r.seen&seenTE != 0 || !teChunked(v) || r.ProtoMinor == 0 {
 			return errRespTE
 		}
 		r.seen |= seenTE

@@ -386,28 +386,10 @@ func connectionTokens(v []byte) (bits uint8) {
 	return bits
 }
 
-// teVerdict checks a Transfer-Encoding value: 0 when it is exactly "chunked",
-// 400 when it is empty or no token list, 501 for any other coding.
-func teVerdict(v []byte) int {
-	n := 0
-	chunked := false
-	for len(v) > 0 {
-		var t []byte
-		t, v = nextToken(v)
-		if len(t) == 0 {
-			continue
-		}
-		n++
-		chunked = equalFold(t, "chunked")
-	}
-	switch {
-	case n == 0:
-		return 400
-	case n == 1 && chunked:
-		return 0
-	}
-	return 501
-}
+// teChunked reports whether a Transfer-Encoding value is exactly "chunked"
+// (any case): like Go's net/http and nginx, nothing else, not even a list
+// ending in chunked, is accepted.
+func teChunked(v []byte) bool { return equalFold(v, "chunked") }
 
 // findHeader returns the value of the first header called name.
 func findHeader(buf []byte, hs []header, name string) []byte {
