@@ -720,3 +720,32 @@ func mkdir(t testing.TB, dir string) {
 		t.Fatal(err)
 	}
 }
+
+// underAbuse runs abuse while a well-behaved client keeps working on its
+// own connection, then checks that client and a fresh one got correct
+// answers and that skiffd still runs.
+func (s *Sidecar) underAbuse(withApp bool, abuse func()) {
+	s.t.Helper()
+	w := s.startWellBehaved(withApp)
+	abuse()
+	w.finish(s.t)
+	s.checkAlive(withApp)
+}
+
+// FDs is the number of open file descriptors of skiffd.
+func (s *Sidecar) FDs() int {
+	s.t.Helper()
+	ents, err := os.ReadDir("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/fd")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// writeAll writes raw, ignoring errors (the server may close first).
+func writeAll(c net.Conn, raw string) {
+	_ = c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	_, _ = io.WriteString(c, raw)
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
