@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
+	"net/http"
 	"path"
 
 	"github.com/skiffd/skiff/dataplane/appchannel"
@@ -258,6 +259,11 @@ func (s *Service) ServeHTTP(c *router.Ctx) {
 			_ = w.Close()
 		}
 	default:
+		if len(resp.Body) > 0 && resp.Header("Content-Type") == nil {
+			// daprd writes through net/http, which sniffs a type for a body
+			// the app left untyped; clients may rely on it.
+			c.SetHeader("Content-Type", http.DetectContentType(resp.Body))
+		}
 		_, _ = c.Write(resp.Body)
 	}
 }
@@ -369,15 +375,23 @@ const copyBuf = 32 << 10
 // streamBody relays a large or open-ended body through the server's
 // streaming writer, through our own buffer.
 func streamBody(c *router.Ctx, resp *appchannel.Response) {
+	bp := bufpool.Get(copyBuf)
+	defer bufpool.Put(bp)
+	buf := (*bp)[:copyBuf]
+	// Read the first piece before the head goes out, to sniff a type for an
+	// untyped body as daprd's net/http does.
+	n, rerr := io.ReadAtLeast(resp.BodyStream, buf[:512], 1)
+	if n > 0 && resp.Header("Content-Type") == nil {
+		c.SetHeader("Content-Type", http.DetectContentType(buf[:n]))
+	}
 	w, err := c.StartStream(resp.ContentLength)
 	if err != nil {
 		return // the client is gone; Close drops the app connection
 	}
-	bp := bufpool.Get(copyBuf)
-	defer bufpool.Put(bp)
-	buf := (*bp)[:copyBuf]
-	for {
-		n, rerr := resp.BodyStream.Read(buf)
+	for first := true; ; first = false {
+		if !first {
+			n, rerr = resp.BodyStream.Read(buf)
+		}
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				abort(w, werr)
