@@ -81,17 +81,19 @@ func scanField(b []byte, start int) (h header, next int, st lineStatus) {
 	}
 	p := b[start:] // relative indexes let the compiler drop bounds checks
 	j := 0
+	// Names are almost always letters, digits and '-': check those 8 at a
+	// time, then let the table judge from the first other byte (normally
+	// the colon; '_', '.' and friends are rare but valid).
 	for j+8 <= len(p) {
-		if m := nonToken(binary.LittleEndian.Uint64(p[j : j+8])); m != 0 {
+		if m := notAlnumDash(binary.LittleEndian.Uint64(p[j : j+8])); m != 0 {
 			j += bits.TrailingZeros64(m) >> 3
-			goto name
+			break
 		}
 		j += 8
 	}
 	for j < len(p) && tchar[p[j]] != 0 {
 		j++
 	}
-name:
 	if j >= len(p) {
 		return h, 0, lineIncomplete
 	}
@@ -170,14 +172,18 @@ name:
 	return h, next, lineOK
 }
 
-// nonToken returns a mask with bit 8k set for each byte k of x that is not
-// a token character: one load, eight table lookups, no per-byte branches.
-func nonToken(x uint64) uint64 {
-	t := uint64(tchar[byte(x)]) | uint64(tchar[byte(x>>8)])<<8 |
-		uint64(tchar[byte(x>>16)])<<16 | uint64(tchar[byte(x>>24)])<<24 |
-		uint64(tchar[byte(x>>32)])<<32 | uint64(tchar[byte(x>>40)])<<40 |
-		uint64(tchar[byte(x>>48)])<<48 | uint64(tchar[byte(x>>56)])<<56
-	return t ^ ones
+// notAlnumDash returns a mask with bit 8k+7 set for each byte k of x that
+// is not an ASCII letter, digit or '-'; the lowest set bit is exact. Per-byte
+// range tests on 7-bit values cannot carry across bytes: (127+n)-v has its
+// top bit set iff v < n, v+(127-m) iff v > m.
+func notAlnumDash(x uint64) uint64 {
+	const lo7 = 0x7f * ones
+	v := x & lo7
+	l := v | 0x20*ones // fold case; CTLs fold to 0x20..0x3f, never to letters
+	letter := ((0x7f+'z'+1)*ones - l) & (l + (0x7f-('a'-1))*ones)
+	digit := ((0x7f+'9'+1)*ones - v) & (v + (0x7f-('0'-1))*ones)
+	dash := ^((v ^ '-'*ones) + lo7)
+	return ^((letter | digit | dash) &^ x) & highs
 }
 
 // badOrIncomplete defers the verdict on a malformed line until its LF has

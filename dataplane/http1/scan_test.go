@@ -74,12 +74,15 @@ func TestSWAR(t *testing.T) {
 			if m := stopWord(x); (m != 0) != stop {
 				t.Fatalf("stopWord %#x at %d: %#x", c, pos, m)
 			}
-			tok := bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), byte(c)) >= 0 ||
-				c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-			if m := nonToken(x); (m != 0) == tok {
-				t.Fatalf("nonToken %#x at %d: %#x", c, pos, m)
-			} else if !tok && bitsTZ(m)>>3 != pos {
-				t.Fatalf("nonToken %#x at %d: first flagged %d", c, pos, bitsTZ(m)>>3)
+			alnum := c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-'
+			if m := notAlnumDash(x); (m != 0) == alnum {
+				t.Fatalf("notAlnumDash %#x at %d: %#x", c, pos, m)
+			} else if !alnum && bitsTZ(m)>>3 != pos {
+				t.Fatalf("notAlnumDash %#x at %d: first flagged %d", c, pos, bitsTZ(m)>>3)
+			}
+			tok := bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), byte(c)) >= 0 || alnum
+			if (tchar[c] != 0) != tok {
+				t.Fatalf("tchar[%#x] = %d", c, tchar[c])
 			}
 		}
 	}
