@@ -32,7 +32,8 @@ const (
 	csDataCR                  // CR after the data
 	csDataLF                  // LF after the data
 	csTrailStart              // start of a trailer line, or the final CRLF
-	csTrail                   // inside a trailer line
+	csTrailName               // in a trailer field name, up to ':'
+	csTrail                   // in a trailer field value
 	csTrailLF                 // CR seen in a trailer line
 	csEndLF                   // CR of the final empty line seen
 	csDone
@@ -131,8 +132,15 @@ func (d *ChunkedDecoder) Decode(dst, src []byte) (out []byte, consumed int, done
 			case c == '\r':
 				d.state = csEndLF
 			case tchar[c] != 0:
-				d.state = csTrail
+				d.state = csTrailName
 			default:
+				return dst, i, false, errChunkTrail
+			}
+		case csTrailName:
+			switch {
+			case c == ':':
+				d.state = csTrail
+			case tchar[c] == 0:
 				return dst, i, false, errChunkTrail
 			}
 		case csTrail:

@@ -38,7 +38,7 @@ func TestChunkedValid(t *testing.T) {
 		{"5;name=value\r\nhello\r\n0;x\r\n\r\n", "hello"},
 		{"5 ;name=\"quoted value\"\r\nhello\r\n0\r\n\r\n", "hello"},
 		{"5 \r\nhello\r\n0\r\n\r\n", "hello"},
-		{"5\r\nhello\r\n0\r\nTrailer-A: x\r\nTrailer-B: y z\r\n\r\n", "hello"},
+		{"5\r\nhello\r\n0\r\nTrailer-A: x\r\nTrailer-B: y z\r\nT:\r\n\r\n", "hello"},
 		{"000000000000000A\r\n0123456789\r\n0\r\n\r\n", "0123456789"},
 		{"3\r\n\r\n\r\r\n0\r\n\r\n", "\r\n\r"}, // CRLF inside data is data
 	}
@@ -95,6 +95,9 @@ func TestChunkedInvalid(t *testing.T) {
 		"0\r\nX: y\n\r\n",                // bare LF in trailer
 		"0\r\n X: y\r\n\r\n",             // trailer obs-fold
 		"0\r\nX: a\x01\r\n\r\n",          // CTL in trailer
+		"0\r\nX\r\n\r\n",                 // trailer without colon
+		"0\r\nX : y\r\n\r\n",             // space before colon
+		"0\r\nX(: y\r\n\r\n",             // bad name byte
 		"0\r\n\r\r",                      // bad final
 		"10000000000000000\r\n",          // 17 hex digits
 		"8000000000000000\r\n",           // > MaxInt64
