@@ -596,3 +596,21 @@ func BenchmarkNetHTTPReadRequest(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParsePipelined parses 16 state GETs sent back to back, as a
+// pipelining load generator delivers them in one read.
+func BenchmarkParsePipelined(b *testing.B) {
+	buf := []byte(strings.Repeat(daprGet, 16))
+	var r Request
+	b.ReportAllocs()
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		for off := 0; off < len(buf); {
+			n, err := r.Parse(buf[off:], 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			off += n
+		}
+	}
+}
