@@ -206,7 +206,7 @@ func BenchmarkChunkedDecode(b *testing.B) {
 }
 
 func BenchmarkChunkedDecodeSmall(b *testing.B) {
-	in := []byte("1f\r\n[{\"key\":\"k1\",\"value\":{\"a\":1}}]\r\n0\r\n\r\n")
+	in := AppendLastChunk(AppendChunk(nil, []byte(`[{"key":"k1","value":{"a":1}}]`)))
 	dst := make([]byte, 0, 64)
 	var d ChunkedDecoder
 	b.ReportAllocs()
