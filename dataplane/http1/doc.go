@@ -23,18 +23,23 @@
 // buf[n+bodyLen:] next). Reset is needed only before parsing unrelated bytes.
 //
 // Errors are *Error values carrying the status to answer with (400, 417,
-// 431, 501, 505 for requests; 502 for responses from the app). They are shared:
-// compare them, read them, never modify them.
+// 431, 501, 505 for requests; 502 for responses from the app). They are
+// shared: compare them, read them, never modify them. AppendErrorResponse
+// turns one into the exact bytes Go's net/http (daprd) answers with.
 //
 // Strictness, chosen for request-smuggling safety and to match daprd (Go's
 // net/http): single SP between request-line parts; no whitespace before a
-// field colon; no obs-fold; no CTL in values; Content-Length is 1*DIGIT and
-// duplicates must agree; Transfer-Encoding must be exactly "chunked" (501
-// otherwise) and may not come with Content-Length nor in HTTP/1.0 (400); an
+// field colon; no CTL in values; Content-Length is 1*DIGIT and duplicates
+// must agree; Transfer-Encoding must be exactly "chunked" (501 otherwise); an
 // HTTP/1.1 request needs exactly one Host, made of the bytes Go allows (400);
 // a path with a broken %-escape is a 400; an Expect other than 100-continue
 // is a 417. Bare LF ends head lines (RFC 9112 §2.2) but never chunk framing
-// lines. Deliberately more lenient than Go: empty lines before the request
-// line are skipped (RFC 9112 §2.2), HTTP/1.2–1.9 is served as 1.1 (RFC 9110
-// §6.2), and BWS before a chunk extension is allowed (RFC 9112 §7.1.1).
+// lines.
+//
+// Deliberate differences from Go on odd input. Stricter: Content-Length with
+// Transfer-Encoding, Transfer-Encoding in HTTP/1.0, obs-fold, and "*" with a
+// method other than OPTIONS are 400s (Go accepts them). More lenient, as the
+// RFCs allow: empty lines before the request line are skipped (Go answers
+// 400) and BWS before a chunk extension is accepted. Like Go, HTTP/1.2–1.9
+// is served as 1.1 (RFC 9110 §6.2).
 package http1

@@ -29,6 +29,54 @@ func AppendStatusLine(dst []byte, minor, status int) []byte {
 	return append(dst, '\r', '\n')
 }
 
+var errBare400 = &Error{Status: 400, Msg: "bad request"}
+
+// AppendErrorResponse appends the whole response Go's net/http (and so
+// daprd) sends when it refuses a request head for the reason err carries, so
+// that a malformed request gets the same bytes from skiff: plain text, no
+// Dapr JSON, "Connection: close". err is what (*Request).Parse returned; any
+// other error is answered as a bare 400. The caller closes the connection
+// after writing it. A 417 is a regular, empty response in Go; it gets a Date
+// header when date is not zero.
+func AppendErrorResponse(dst []byte, err error, date time.Time) []byte {
+	e, ok := err.(*Error)
+	if !ok || e == nil {
+		e = errBare400
+	}
+	switch e.Status {
+	case 417:
+		dst = AppendStatusLine(dst, 1, 417)
+		dst = append(dst, "Connection: close\r\n"...)
+		if !date.IsZero() {
+			dst = append(dst, "Date: "...)
+			dst = AppendHTTPDate(dst, date)
+			dst = append(dst, '\r', '\n')
+		}
+		return append(dst, "Content-Length: 0\r\n\r\n"...)
+	case 400, 431, 501, 505:
+	default:
+		e = errBare400
+	}
+	const headers = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+	dst = append(dst, "HTTP/1.1 "...)
+	mark := len(dst)
+	dst = strconv.AppendInt(dst, int64(e.Status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, StatusText(e.Status)...)
+	if e.goText != "" {
+		dst = append(dst, ": "...)
+		dst = append(dst, e.goText...)
+	}
+	line := len(dst)
+	dst = append(dst, headers...)
+	if e.Status == 501 {
+		// Go does not echo the coding back (XSS caution), nor repeat the line.
+		return append(dst, "Unsupported transfer encoding"...)
+	}
+	// The body repeats the status line's text; copy it from dst itself.
+	return append(dst, dst[mark:line]...)
+}
+
 // AppendChunk appends p as one chunk of the chunked coding. An empty p
 // appends nothing: a zero-size chunk would end the body.
 func AppendChunk(dst, p []byte) []byte {

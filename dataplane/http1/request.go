@@ -30,10 +30,12 @@ var (
 	errMethod        = &Error{Status: 400, Msg: "invalid method"}
 	errTarget        = &Error{Status: 400, Msg: "invalid request target"}
 	errVersion       = &Error{Status: 400, Msg: "malformed HTTP version"}
-	errVersionNotSup = &Error{Status: 505, Msg: "HTTP version not supported"}
+	errVersionNotSup = &Error{Status: 505, Msg: "HTTP version not supported", goText: "unsupported protocol version"}
 	errField         = &Error{Status: 400, Msg: "malformed header field"}
-	errHost          = &Error{Status: 400, Msg: "missing or repeated Host header"}
-	errHostValue     = &Error{Status: 400, Msg: "malformed Host header"}
+	errFieldName     = &Error{Status: 400, Msg: "invalid header name", goText: "invalid header name"}
+	errHostMissing   = &Error{Status: 400, Msg: "missing required Host header", goText: "missing required Host header"}
+	errHostRepeated  = &Error{Status: 400, Msg: "repeated Host header"}
+	errHostValue     = &Error{Status: 400, Msg: "malformed Host header", goText: "malformed Host header"}
 	errExpect        = &Error{Status: 417, Msg: "unsupported expectation"}
 	errCL            = &Error{Status: 400, Msg: "invalid Content-Length"}
 	errCLConflict    = &Error{Status: 400, Msg: "conflicting Content-Length"}
@@ -136,9 +138,25 @@ func (r *Request) parse(buf []byte, maxHead int) (n int, err error) {
 			r.scan, r.noLF = i, len(b)
 			return 0, needMore(len(buf), maxHead)
 		default:
-			return 0, errField
+			return 0, fieldError(b[i:])
 		}
 	}
+}
+
+// fieldError tells a name with whitespace in it (Go's net/http reports that
+// one specially) from other malformed field lines. Error path only.
+func fieldError(line []byte) *Error {
+	if colon := bytes.IndexByte(line, ':'); colon > 0 && line[0] != ' ' && line[0] != '\t' {
+		if nl := bytes.IndexByte(line, '\n'); nl > colon {
+			name := line[:colon]
+			if bytes.ContainsAny(name, " \t") && !bytes.ContainsFunc(name, func(r rune) bool {
+				return r != ' ' && r != '\t' && (r >= 0x80 || tchar[r] == 0)
+			}) {
+				return errFieldName
+			}
+		}
+	}
+	return errField
 }
 
 // needMore is the verdict on an incomplete head: wait, or 431 if the limit
@@ -361,7 +379,7 @@ func (r *Request) noteField(h header) *Error {
 	switch k {
 	case fieldHost:
 		if r.seen&seenHost != 0 {
-			return errHost
+			return errHostRepeated
 		}
 		if !validHost(v) {
 			return errHostValue
@@ -420,7 +438,7 @@ func (r *Request) finish(headLen int) (int, error) {
 	}
 	// RFC 9112 §3.2, enforced by Go's net/http (and so by daprd) too.
 	if r.ProtoMinor == 1 && r.seen&seenHost == 0 {
-		return 0, errHost
+		return 0, errHostMissing
 	}
 	if r.ProtoMinor == 1 {
 		r.KeepAlive = r.conn&connClose == 0

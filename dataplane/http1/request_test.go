@@ -433,7 +433,7 @@ func TestParseErrorSticks(t *testing.T) {
 		t.Fatalf("first: %v", err)
 	}
 	// Same verdict on more bytes, and no duplicate state (Host counted once).
-	if n, err := r.Parse(in, 0); statusOf(err) != 400 || n != 0 || err.Error() != "http1: malformed header field" {
+	if n, err := r.Parse(in, 0); statusOf(err) != 400 || n != 0 || err.Error() != "http1: invalid header name" {
 		t.Fatalf("again: %d %v", n, err)
 	}
 	r.Reset()

@@ -12,6 +12,11 @@ var ErrNeedMore = errors.New("http1: need more data")
 type Error struct {
 	Status int
 	Msg    string
+
+	// goText is the detail Go's net/http puts after the status text when
+	// it refuses the same input ("400 Bad Request: <goText>"); "" when Go
+	// sends the bare status. See AppendErrorResponse.
+	goText string
 }
 
 func (e *Error) Error() string { return "http1: " + e.Msg }
