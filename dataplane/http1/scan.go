@@ -47,8 +47,9 @@ const (
 )
 
 // ctlWord is non-zero iff some byte of x is a CTL (< 0x20) or DEL (0x7f).
-// The "has less than" and "has zero" tricks are exact as a boolean (bits above
-// a hit may be spurious), which is all the callers use.
+// With the "has less than" and "has zero" tricks a borrow can only start at
+// a hit, so the lowest set bit marks the first such byte exactly (bits above
+// it may be spurious).
 func ctlWord(x uint64) uint64 {
 	y := x ^ (0x7f * ones)
 	return ((x-0x20*ones)&^x | (y-ones)&^y) & highs
