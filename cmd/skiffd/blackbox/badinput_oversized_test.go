@@ -19,8 +19,9 @@ func TestBadInputOversized(t *testing.T) {
 	s := startSidecar(t, Opts{AppID: "oversized", AppPort: app.Port,
 		Args: []string{"--read-buffer-size", "4Ki", "--max-body-size", "256Ki"}})
 
-	// expect sends raw on a new connection and checks the answer and that
-	// the connection closes. body is sent (if any) concurrently, errors ignored.
+	// expect sends raw on a new connection (writing concurrently, errors
+	// ignored: skiffd may answer and close before reading it all), checks
+	// the answer and, for an error, that the connection closes.
 	var wg sync.WaitGroup
 	expect := func(name, raw string, status int, code string) {
 		c := s.dialRaw()
