@@ -97,10 +97,8 @@ func TestBadInputGarbage(t *testing.T) {
 				if !ok {
 					t.Errorf("%s: status %d, want %v; body %q", c.name, r.Status, c.want, trunc(r.Body))
 				}
-				var e APIError
-				if err := jsonUnmarshal(r.Body, &e); err != nil || e.ErrorCode == "" {
-					t.Errorf("%s: %d without a Dapr JSON error: %q", c.name, r.Status, trunc(r.Body))
-				}
+				// No body format is asserted: daprd's net/http answers a head it
+				// cannot parse with plain text ("400 Bad Request").
 				expectClosed(t, c.name, conn, br, 5*time.Second)
 			})
 		}

@@ -80,7 +80,7 @@ func pipeline(appID string, tag string, n int) []pipeReq {
 			})
 		case 6:
 			reqs = append(reqs, pipeReq{
-				raw:   "GET /v1.0/invoke/" + appID + "/method/echo/" + key + "?n=" + strconv.Itoa(i) + " HTTP/1.1\r\nHost: x\r\nX-Seq: " + strconv.Itoa(i) + "\r\n\r\n",
+				raw: "GET /v1.0/invoke/" + appID + "/method/echo/" + key + "?n=" + strconv.Itoa(i) + " HTTP/1.1\r\nHost: x\r\nX-Seq: " + strconv.Itoa(i) + "\r\n\r\n",
 				check: func(r Resp) error {
 					if r.Status != 200 || !strings.Contains(string(r.Body), `"path":"/echo/`+key+`"`) || !strings.Contains(string(r.Body), `"X-Seq":"`+strconv.Itoa(i)+`"`) {
 						return fmt.Errorf("echo %s: %d %q", key, r.Status, trunc(r.Body))

@@ -747,5 +747,3 @@ func writeAll(c net.Conn, raw string) {
 	_ = c.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	_, _ = io.WriteString(c, raw)
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
