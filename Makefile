@@ -9,7 +9,7 @@ APP_ID    ?= myapp
 RUN_ARGS  ?=
 export CGO_ENABLED ?= 0
 
-CMDS := skiffd skiff-bench skiff-benchapp skiff-testapp
+GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 
 .PHONY: all build run test unit race blackbox fuzz lint bench deps clean
 
@@ -20,7 +20,7 @@ deps:
 
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/skiffd ./cmd/skiffd
+	$(GO) build -trimpath -ldflags "-s -w -X main.gitCommit=$(GIT_COMMIT)" -o $(BIN)/skiffd ./cmd/skiffd
 	$(GO) build -o $(BIN)/skiff-bench ./cmd/skiff-bench
 	$(GO) build -o $(BIN)/skiff-benchapp ./cmd/skiff-benchapp
 	$(GO) build -o $(BIN)/skiff-testapp ./cmd/skiff-testapp

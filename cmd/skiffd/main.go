@@ -37,6 +37,9 @@ const daprVersion = "1.18.3"
 // skiffVersion is skiff's own version, printed by --build-info.
 const skiffVersion = "0.1.0"
 
+// gitCommit is set at build time: -ldflags "-X main.gitCommit=…" (make build).
+var gitCommit = "unknown"
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -54,14 +57,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if o.buildInfo {
-		fmt.Fprintf(stdout, "skiffd %s (Dapr API %s), %s %s/%s\n", skiffVersion, daprVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-		if bi, ok := debug.ReadBuildInfo(); ok {
+		// daprd's three lines first (tools parse them), then skiff's own.
+		commit := gitCommit
+		if bi, ok := debug.ReadBuildInfo(); ok && commit == "unknown" {
 			for _, s := range bi.Settings {
-				if strings.HasPrefix(s.Key, "vcs.") {
-					fmt.Fprintf(stdout, "%s=%s\n", s.Key, s.Value)
+				if s.Key == "vcs.revision" {
+					commit = s.Value
 				}
 			}
 		}
+		fmt.Fprintf(stdout, "Version: %s\nGit Commit: %s\nGit Version: skiff-%s\n", daprVersion, commit, skiffVersion)
+		fmt.Fprintf(stdout, "Skiff Version: %s\nGo Version: %s %s/%s\n", skiffVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0
 	}
 	log := newLogger(o, stderr)

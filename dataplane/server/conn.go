@@ -510,8 +510,19 @@ func (cn *conn) bodyFailed(ex *exchange, e *apierr.Error, msg string) {
 	cn.closeAfter = true
 	cn.discardAll()
 	if ex.pipe != nil {
-		// The handler is running; it sees a broken body and answers.
+		// The handler is running with part of the body. Unless its answer
+		// has begun, ours replaces it; the connection's context is
+		// cancelled so whatever it waits on (the app) gives up now.
+		cn.mu.Lock()
+		if ex.stream == nil {
+			ex.failErr, ex.failMsg = e, msg
+		}
+		cancel := cn.cancel
+		cn.mu.Unlock()
 		ex.pipe.closeWrite(errors.New(msg))
+		if cancel != nil {
+			cancel()
+		}
 		return
 	}
 	ex.keepAlive = false

@@ -33,6 +33,8 @@ type exchange struct {
 	notAllowed bool
 	start      int64
 
+	failErr   *apierr.Error // set (under cn.mu) when the streamed body broke
+	failMsg   string
 	remaining int64 // Content-Length bytes still to receive
 	received  int64 // chunked body bytes decoded so far
 	chunked   http1.ChunkedDecoder
@@ -78,6 +80,7 @@ func (ex *exchange) release() {
 	ex.start, ex.remaining, ex.received = 0, 0, 0
 	ex.chunked.Reset()
 	ex.pipe = nil
+	ex.failErr, ex.failMsg = nil, ""
 	exchangePool.Put(ex)
 }
 
@@ -124,14 +127,17 @@ func (ex *exchange) run(h router.Handler) {
 	if ex.pipe != nil {
 		ex.pipe.closeRead()
 	}
-	if ex.c.Streamed() {
-		cn.mu.Lock()
-		st := ex.stream
-		cn.mu.Unlock()
-		if st != nil {
-			_ = st.Close()
-		}
-	} else {
+	cn.mu.Lock()
+	st, failErr, failMsg := ex.stream, ex.failErr, ex.failMsg
+	cn.mu.Unlock()
+	switch {
+	case st != nil:
+		_ = st.Close()
+	case failErr != nil:
+		ex.keepAlive = false
+		ex.c.Error(failErr, failMsg)
+		ex.encode()
+	default:
 		ex.encode()
 	}
 	cn.complete(ex)

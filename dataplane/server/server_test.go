@@ -505,7 +505,7 @@ func TestStreamedChunkedBodyIsBounded(t *testing.T) {
 		}
 	}()
 	resp, body := readResp(t, bufio.NewReader(c), "POST")
-	if resp.StatusCode != 400 || !strings.Contains(body, "too large") {
+	if resp.StatusCode != 413 || !strings.Contains(body, "ERR_BODY_TOO_LARGE") {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
 	}
 }
