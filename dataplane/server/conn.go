@@ -23,8 +23,9 @@ import (
 // and goes to gnet directly (copying it would cost more than the extra write).
 const largeWrite = 32 << 10
 
-// outboundHigh pauses streamed responses while gnet holds this much unsent.
-const outboundHigh = 1 << 20
+// outboundHigh pauses streamed responses while gnet holds this much unsent,
+// which with streamHigh bounds the memory a slow reader can pin.
+const outboundHigh = 256 << 10
 
 // conn is one client connection. Fields marked loop-only are touched only on
 // the connection's event loop; mu guards what workers touch.
@@ -169,11 +170,9 @@ func (cn *conn) startRequest(buf []byte) bool {
 		cn.startAsync(ex, route.Handler)
 		return true
 	}
-	size := int(max(cl, 0))
-	if req.Chunked {
-		size = 4 << 10
-	}
-	ex.body = bufpool.Get(size)
+	// Start small and grow with what really arrives: a client that
+	// announces 4 MiB and sends 300 KiB must not pin 4 MiB.
+	ex.body = bufpool.Get(int(min(max(cl, 4<<10), 64<<10)))
 	cn.partial = ex
 	return true
 }
@@ -275,6 +274,7 @@ func (cn *conn) feedPartial() bool {
 			n := ex.pipe.write(chunk)
 			used = n
 		} else {
+			ex.body = bufpool.Grow(ex.body, len(chunk))
 			*ex.body = append(*ex.body, chunk...)
 			used = int(take)
 		}

@@ -261,8 +261,12 @@ type streamState struct {
 	aborted bool
 }
 
-// streamHigh is how much a streaming handler may run ahead of the socket.
-const streamHigh = 512 << 10
+// streamHigh is how much a streaming handler may run ahead of the socket;
+// streamChunk is the pooled buffer size streamed bodies are queued in.
+const (
+	streamHigh  = 256 << 10
+	streamChunk = 64 << 10
+)
 
 // Write queues p (copied) for the client, waiting while too much is queued.
 func (st *streamState) Write(p []byte) (int, error) {
@@ -270,23 +274,31 @@ func (st *streamState) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	cn := st.ex.cn
-	b := bufpool.Get(len(p) + 24)
-	if st.chunked {
-		*b = http1.AppendChunk(*b, p)
-	} else {
-		*b = append(*b, p...)
-	}
+	need := len(p) + 24 // chunk-size line and CRLF
 	cn.mu.Lock()
 	for st.pending > streamHigh && !st.aborted {
 		st.cond.Wait()
 	}
 	if st.aborted || st.fin {
 		cn.mu.Unlock()
-		bufpool.Put(b)
 		return 0, errConnClosed
 	}
-	st.chunks = append(st.chunks, b)
-	st.pending += len(*b)
+	// Append to the last queued chunk while it has room, so small writes
+	// neither waste pooled capacity nor turn into small socket writes.
+	var b *[]byte
+	if n := len(st.chunks); n > 0 && cap(*st.chunks[n-1])-len(*st.chunks[n-1]) >= need {
+		b = st.chunks[n-1]
+	} else {
+		b = bufpool.Get(max(need, streamChunk))
+		st.chunks = append(st.chunks, b)
+	}
+	before := len(*b)
+	if st.chunked {
+		*b = http1.AppendChunk(*b, p)
+	} else {
+		*b = append(*b, p...)
+	}
+	st.pending += len(*b) - before
 	cn.mu.Unlock()
 	_ = cn.gc.Wake(nil)
 	return len(p), nil
