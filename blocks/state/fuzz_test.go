@@ -1,0 +1,58 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// FuzzValidateJSON checks the hand-written scanner against encoding/json's
+// Decoder, which daprd reads bodies with (first value only, trailing bytes
+// ignored): both must accept and refuse the same inputs, and never panic.
+func FuzzValidateJSON(f *testing.F) {
+	for _, s := range []string{`{}`, `[]`, `"a\u00e9\n"`, `{"a":[1,2.5e-3,true,null,{"b":"c"}]}`, `[1,]`, `{"a" 1}`, `01`, `-`, `"\ud800"`, `1e999`, ` [ ] `, `{"a":1}x`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, end, err := validate(b)
+		var raw json.RawMessage
+		derr := json.NewDecoder(bytes.NewReader(b)).Decode(&raw)
+		if (derr == nil) != (err == nil) {
+			t.Fatalf("validate(%q) = %v, json.Decoder = %v", b, err, derr)
+		}
+		if err == nil && !json.Valid(b[:end]) {
+			t.Fatalf("validate(%q) ends at %d: %q is not a JSON value", b, end, b[:end])
+		}
+	})
+}
+
+// FuzzParseRequests feeds arbitrary bodies to the save, bulk and
+// transaction parsers: errors are fine, panics are not, and whatever a save
+// accepts must carry valid JSON values.
+func FuzzParseRequests(f *testing.F) {
+	for _, s := range []string{
+		`[{"key":"k1","value":{"a":1}}]`,
+		`[{"key":"k","value":"s","etag":"1","metadata":{"ttlInSeconds":"5"},"options":{"concurrency":"first-write","consistency":"strong"}}]`,
+		`{"keys":["a","b"],"parallelism":3,"metadata":{"x":"y"}}`,
+		`{"operations":[{"operation":"upsert","request":{"key":"k","value":1}},{"operation":"delete","request":{"key":"k","etag":"2"}}],"metadata":null}`,
+		`[{"key":1}]`, `{"keys":"a"}`, `[`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if reqs, err := parseSave(b, nil); err == nil {
+			for _, r := range reqs {
+				if len(r.Value) > 0 && !json.Valid(r.Value) {
+					t.Fatalf("save accepted %q with invalid value %q", b, r.Value)
+				}
+			}
+		}
+		_, _, _, _ = parseBulk(b)
+		if ops, _, err := parseTransaction(b); err == nil {
+			for _, op := range ops {
+				_, _ = decodeTxSet(op)
+				_, _ = decodeTxDelete(op)
+			}
+		}
+	})
+}
