@@ -81,6 +81,11 @@ func (l *loader) loadFile(path string) {
 		l.errs = append(l.errs, &Error{File: path, Msg: err.Error()})
 		return
 	}
+	l.loadData(path, data)
+}
+
+// loadData reads every document of one file's contents.
+func (l *loader) loadData(path string, data []byte) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node
