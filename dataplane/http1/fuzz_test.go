@@ -340,3 +340,79 @@ func FuzzResponseVsNetHTTP(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRequestStructured builds plausible heads from parts so the fuzzer
+// spends its time on header semantics, and compares with net/http both ways:
+// what we accept Go accepts with the same framing, and what Go's server
+// would accept we accept too, apart from the documented deliberate
+// differences.
+func FuzzRequestStructured(f *testing.F) {
+	f.Add("GET", "/v1.0/state/s/k?x=1", "1.1", "Content-Length: 0\r\nConnection: close\r\n")
+	f.Add("POST", "/p", "1.1", "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n")
+	f.Add("PUT", "http://h/x", "1.0", "Content-Length: 5\r\nContent-Length: 5\r\nX-A: b\r\n")
+	f.Add("DELETE", "/a%20b", "1.1", "Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n")
+	f.Fuzz(func(t *testing.T, method, target, version, fields string) {
+		head := method + " " + target + " HTTP/" + version + "\r\nHost: h\r\n" + fields + "\r\n"
+		data := []byte(head)
+		var r Request
+		n, err := r.Parse(data, 1<<16)
+		req, gerr := http.ReadRequest(bufio.NewReader(bytes.NewReader(data)))
+		if gerr == nil && serverRefuses(req) {
+			gerr = io.ErrUnexpectedEOF // stands for "refused by the server"
+		}
+		if err == nil {
+			if gerr != nil {
+				t.Fatalf("we accept %q, net/http: %v", data[:n], gerr)
+			}
+			chunked := len(req.TransferEncoding) > 0
+			if chunked != r.Chunked || !r.Chunked && req.ContentLength != max(r.ContentLength, 0) {
+				t.Fatalf("framing of %q: Go chunked=%v cl=%d, we chunked=%v cl=%d", data, chunked, req.ContentLength, r.Chunked, r.ContentLength)
+			}
+			return
+		}
+		if gerr != nil || err == ErrNeedMore {
+			return
+		}
+		// Go accepts, we refuse: only for the documented reasons.
+		deliberate := strings.Contains(fields, "\n ") || strings.Contains(fields, "\n\t") ||
+			strings.HasPrefix(fields, " ") || strings.HasPrefix(fields, "\t") || // obs-fold
+			r.seen&(seenTE|seenCL) == seenTE|seenCL || // both lengths
+			statusOf(err) == 400 && req.ProtoMinor == 0 && req.Header.Get("Transfer-Encoding") != "" ||
+			err == errTarget && !strings.HasPrefix(target, "/") || // Go takes any URI
+			statusOf(err) == 431 // ours counts fields, Go's counts bytes
+		if !deliberate {
+			t.Fatalf("net/http accepts %q, we say %v", data, err)
+		}
+	})
+}
+
+// serverRefuses applies the checks Go's server makes after ReadRequest.
+func serverRefuses(req *http.Request) bool {
+	if req.ProtoMajor != 1 {
+		return true
+	}
+	if hosts := req.Header["Host"]; len(hosts) > 1 || req.ProtoMinor >= 1 && len(hosts) == 0 && req.Host == "" {
+		return true
+	}
+	if e := req.Header.Get("Expect"); e != "" && !strings.EqualFold(e, "100-continue") && !hasToken([]byte(e), "100-continue") {
+		return true
+	}
+	for k, vv := range req.Header {
+		for _, c := range []byte(k) {
+			if tchar[c] == 0 {
+				return true
+			}
+		}
+		for _, v := range vv {
+			for _, c := range []byte(v) {
+				if c < 0x20 && c != '\t' || c == 0x7f {
+					return true
+				}
+			}
+		}
+	}
+	if h := req.Header.Get("Host"); !validHost([]byte(h)) {
+		return true
+	}
+	return false
+}
