@@ -416,3 +416,32 @@ func serverRefuses(req *http.Request) bool {
 	}
 	return false
 }
+
+// FuzzResponseStructured: plausible response heads from parts; whatever we
+// accept, Go's client accepts with the same status and framing.
+func FuzzResponseStructured(f *testing.F) {
+	f.Add("1.1", "200", "OK", "Content-Length: 5\r\nConnection: close\r\n")
+	f.Add("1.1", "204", "No Content", "Transfer-Encoding: chunked\r\n")
+	f.Add("1.0", "404", "", "Connection: keep-alive\r\nContent-Length: 0\r\n")
+	f.Fuzz(func(t *testing.T, version, status, reason, fields string) {
+		data := []byte("HTTP/" + version + " " + status + " " + reason + "\r\n" + fields + "\r\n")
+		var r Response
+		n, err := r.Parse(data, 1<<16)
+		if err != nil {
+			return
+		}
+		resp, gerr := http.ReadResponse(bufio.NewReader(bytes.NewReader(data[:n])), nil)
+		if gerr != nil {
+			t.Fatalf("we accept %q, net/http: %v", data[:n], gerr)
+		}
+		if resp.StatusCode != r.Status {
+			t.Fatalf("status %d vs %d", resp.StatusCode, r.Status)
+		}
+		if r.HasBody(false) {
+			chunked := len(resp.TransferEncoding) > 0
+			if chunked != r.Chunked || !r.Chunked && resp.ContentLength != r.ContentLength {
+				t.Fatalf("framing of %q: Go %v %d, we %v %d", data, chunked, resp.ContentLength, r.Chunked, r.ContentLength)
+			}
+		}
+	})
+}
