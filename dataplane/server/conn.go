@@ -36,7 +36,9 @@ type conn struct {
 	queue      []*exchange // loop-only: requests in arrival order, answered in this order
 	out        *[]byte     // loop-only: responses of this iteration, written once
 	partial    *exchange   // loop-only: request whose body is still arriving
+	headEx     *exchange   // loop-only: request whose head is still arriving
 	closeAfter bool        // loop-only: close once the queue is answered
+	refused    bool        // loop-only: closing because a request was refused
 	lingering  bool        // loop-only: write side shut, draining input until close
 
 	headSince   atomic.Int64 // when an incomplete head began; 0 if none
@@ -85,21 +87,28 @@ func (cn *conn) onTraffic() gnet.Action {
 // up the reception of its body. It reports whether to go on parsing.
 func (cn *conn) startRequest(buf []byte) bool {
 	s := cn.s
-	ex := getExchange(cn)
+	// An incomplete head keeps its exchange: the parser resumes its scan
+	// where it stopped instead of starting over on every read.
+	ex := cn.headEx
+	if ex == nil {
+		ex = getExchange(cn)
+	}
 	req := &ex.c.Req
 	n, err := req.Parse(buf, s.cfg.MaxHeadSize)
 	if err != nil {
 		if err == http1.ErrNeedMore {
-			ex.release()
+			cn.headEx = ex
 			if cn.headSince.Load() == 0 {
 				cn.headSince.Store(nanotime())
 			}
 			return false
 		}
+		cn.headEx = nil
 		cn.headSince.Store(0)
 		cn.parseFailed(ex, err)
 		return false
 	}
+	cn.headEx = nil
 	cn.headSince.Store(0)
 	s.inflight.Add(1)
 	ex.keepAlive = req.KeepAlive && !s.draining.Load()
@@ -143,7 +152,7 @@ func (cn *conn) startRequest(buf []byte) bool {
 		ex.keepAlive = false
 		cn.discard(n)
 		cn.answerInline(ex)
-		cn.closeAfter = true
+		cn.closeAfter, cn.refused = true, true
 		return false
 	}
 
@@ -466,12 +475,15 @@ func (cn *conn) writeOut() {
 // and drain input for a while so the client reads the response before the
 // kernel's reset for unread data reaches it.
 func (cn *conn) finish() gnet.Action {
-	if cn.gc.OutboundBuffered() == 0 && cn.gc.InboundBuffered() == 0 {
-		return gnet.Close
-	}
 	if cn.gc.OutboundBuffered() > 0 {
 		cn.wakeLater()
 		return gnet.None
+	}
+	// After refusing a request the client may still be sending (an endless
+	// head, a body we will not read): closing now would reset the
+	// connection and destroy the answer in flight, so linger.
+	if !cn.refused && cn.gc.InboundBuffered() == 0 {
+		return gnet.Close
 	}
 	cn.lingering = true
 	_ = unix.Shutdown(cn.gc.Fd(), unix.SHUT_WR)
@@ -480,34 +492,31 @@ func (cn *conn) finish() gnet.Action {
 	return gnet.None
 }
 
-// parseFailed answers a request whose head could not be parsed, then closes.
+// parseFailed answers a request whose head could not be parsed with the
+// bytes daprd's net/http sends (plain text, Connection: close), then closes.
 func (cn *conn) parseFailed(ex *exchange, err error) {
-	status, msg := 400, "malformed request"
-	var pe *http1.Error
-	if errors.As(err, &pe) {
-		status, msg = pe.Status, pe.Msg
-	}
-	e := apierr.Malformed
-	switch status {
-	case 431:
-		e = apierr.HeadTooLarge
-	case 501:
-		e = &apierr.Error{Status: 501, Code: apierr.Malformed.Code}
-	case 505:
-		e = &apierr.Error{Status: 505, Code: apierr.Malformed.Code}
-	}
 	cn.s.inflight.Add(1)
 	ex.keepAlive = false
-	ex.c.Error(e, msg)
 	cn.discardAll()
-	cn.answerInline(ex)
-	cn.closeAfter = true
+	b := bufpool.Get(256)
+	*b = http1.AppendErrorResponse(*b, err, time.Now())
+	if len(cn.queue) == 0 {
+		cn.appendOut(*b)
+		bufpool.Put(b)
+		cn.s.inflight.Add(-1)
+		ex.release()
+	} else {
+		ex.resp = b
+		ex.done = true
+		cn.queue = append(cn.queue, ex)
+	}
+	cn.closeAfter, cn.refused = true, true
 }
 
 // bodyFailed abandons a request whose body turned out bad while arriving.
 func (cn *conn) bodyFailed(ex *exchange, e *apierr.Error, msg string) {
 	cn.partial = nil
-	cn.closeAfter = true
+	cn.closeAfter, cn.refused = true, true
 	cn.discardAll()
 	if ex.pipe != nil {
 		// The handler is running with part of the body. Unless its answer
@@ -561,6 +570,10 @@ func (cn *conn) onClose() {
 	}
 	for _, ex := range release {
 		ex.release()
+	}
+	if cn.headEx != nil {
+		cn.headEx.release()
+		cn.headEx = nil
 	}
 	cn.queue = nil
 	if cn.out != nil {
