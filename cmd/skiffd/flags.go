@@ -133,7 +133,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.BoolVar(&o.version, "version", false, "Print the Dapr runtime version skiffd is compatible with")
 	fs.BoolVar(&o.buildInfo, "build-info", false, "Print skiff's build information")
 	fs.StringVar(&o.headTimeout, "skiff-head-timeout", "10s", "skiff: close a connection whose request head takes longer than this")
-	fs.IntVar(&o.eventLoops, "skiff-event-loops", 0, "skiff: number of event loops (0: one per CPU)")
+	fs.IntVar(&o.eventLoops, "skiff-event-loops", 0, "skiff: number of event loops (0: one per two CPUs, at least one)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -42,7 +42,9 @@ type Config struct {
 	APIToken   string
 	Logger     *slog.Logger
 	APILogging bool
-	// Loops is the number of event loops; 0 means one per CPU.
+	// Loops is the number of event loops; 0 means one per two CPUs (at
+	// least one): a sidecar leaves cores to its app, and work that waits
+	// runs on the worker pool, which uses every core anyway.
 	Loops int
 }
 
@@ -69,7 +71,7 @@ func (c *Config) defaults() {
 		c.Logger = slog.Default()
 	}
 	if c.Loops <= 0 {
-		c.Loops = runtime.GOMAXPROCS(0)
+		c.Loops = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 }
 
