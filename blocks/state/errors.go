@@ -2,7 +2,6 @@ package state
 
 import (
 	"errors"
-	"unicode/utf8"
 
 	"github.com/skiffd/skiff/dataplane/apierr"
 )
@@ -159,9 +158,9 @@ func bulkSetError(err error) error {
 // AppendJSON appends e's JSON body as daprd writes it.
 func (e *Error) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"errorCode":`...)
-	dst = appendJSONString(dst, e.Code)
+	dst = apierr.AppendJSONString(dst, e.Code)
 	dst = append(dst, `,"message":`...)
-	dst = appendJSONString(dst, e.Message)
+	dst = apierr.AppendJSONString(dst, e.Message)
 	if !e.kit {
 		return append(dst, '}')
 	}
@@ -178,9 +177,9 @@ func (e *Error) AppendJSON(dst []byte) []byte {
 	if e.help[0] != "" {
 		sep()
 		dst = append(dst, `{"@type":"type.googleapis.com/google.rpc.Help","links":[{"description":`...)
-		dst = appendJSONString(dst, e.help[1])
+		dst = apierr.AppendJSONString(dst, e.help[1])
 		dst = append(dst, `,"url":`...)
-		dst = appendJSONString(dst, e.help[0])
+		dst = apierr.AppendJSONString(dst, e.help[0])
 		dst = append(dst, `}]}`...)
 	}
 	if e.violation[0] != "" || e.violation[1] != "" {
@@ -189,7 +188,7 @@ func (e *Error) AppendJSON(dst []byte) []byte {
 		open := false
 		if e.violation[0] != "" {
 			dst = append(dst, `"field":`...)
-			dst = appendJSONString(dst, e.violation[0])
+			dst = apierr.AppendJSONString(dst, e.violation[0])
 			open = true
 		}
 		if e.violation[1] != "" {
@@ -197,14 +196,14 @@ func (e *Error) AppendJSON(dst []byte) []byte {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `"description":`...)
-			dst = appendJSONString(dst, e.violation[1])
+			dst = apierr.AppendJSONString(dst, e.violation[1])
 		}
 		dst = append(dst, `}]}`...)
 	}
 	if e.hasRes {
 		sep()
 		dst = append(dst, `{"@type":"type.googleapis.com/google.rpc.ResourceInfo","description":"","owner":"","resource_name":`...)
-		dst = appendJSONString(dst, e.resource)
+		dst = apierr.AppendJSONString(dst, e.resource)
 		dst = append(dst, `,"resource_type":"state"}`...)
 	}
 	sep()
@@ -217,72 +216,18 @@ func (e *Error) AppendJSON(dst []byte) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, kv[0])
+			dst = apierr.AppendJSONString(dst, kv[0])
 			dst = append(dst, ':')
-			dst = appendJSONString(dst, kv[1])
+			dst = apierr.AppendJSONString(dst, kv[1])
 		}
 		dst = append(dst, '}')
 	}
 	dst = append(dst, `,"reason":`...)
-	dst = appendJSONString(dst, e.reason)
+	dst = apierr.AppendJSONString(dst, e.reason)
 	return append(dst, `}]}`...)
 }
 
 const hexDigits = "0123456789abcdef"
-
-// appendJSONString quotes s exactly as encoding/json.Marshal does (HTML
-// escaping on, invalid UTF-8 replaced, U+2028/U+2029 escaped).
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
 
 // appendRawJSON appends valid JSON text with encoding/json's HTML escaping
 // of RawMessage values (<, >, &, U+2028, U+2029 inside strings).

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skiffd/skiff/dataplane/apierr"
 	"github.com/skiffd/skiff/dataplane/http1"
 	"github.com/skiffd/skiff/dataplane/router"
 )
@@ -384,7 +385,7 @@ func appendBulkItems(dst []byte, items []BulkGetItem) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"key":`...)
-		dst = appendJSONString(dst, it.Key)
+		dst = apierr.AppendJSONString(dst, it.Key)
 		if it.Error == "" && it.Found {
 			if len(it.Data) > 0 {
 				dst = append(dst, `,"data":`...)
@@ -392,7 +393,7 @@ func appendBulkItems(dst []byte, items []BulkGetItem) []byte {
 			}
 			if it.ETag != "" {
 				dst = append(dst, `,"etag":`...)
-				dst = appendJSONString(dst, it.ETag)
+				dst = apierr.AppendJSONString(dst, it.ETag)
 			}
 			if len(it.Metadata) > 0 {
 				dst = append(dst, `,"metadata":`...)
@@ -401,7 +402,7 @@ func appendBulkItems(dst []byte, items []BulkGetItem) []byte {
 		}
 		if it.Error != "" {
 			dst = append(dst, `,"error":`...)
-			dst = appendJSONString(dst, it.Error)
+			dst = apierr.AppendJSONString(dst, it.Error)
 		}
 		dst = append(dst, '}')
 	}
@@ -419,9 +420,9 @@ func appendStringMap(dst []byte, m map[string]string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, k)
+		dst = apierr.AppendJSONString(dst, k)
 		dst = append(dst, ':')
-		dst = appendJSONString(dst, m[k])
+		dst = apierr.AppendJSONString(dst, m[k])
 	}
 	return append(dst, '}')
 }
@@ -500,7 +501,7 @@ func (a *API) serveQuery(c *router.Ctx, fixed string, slow router.Handler) {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"key":`...)
-		dst = appendJSONString(dst, r.Key)
+		dst = apierr.AppendJSONString(dst, r.Key)
 		dst = append(dst, `,"data":`...)
 		if len(r.Data) == 0 {
 			dst = append(dst, "null"...)
@@ -509,18 +510,18 @@ func (a *API) serveQuery(c *router.Ctx, fixed string, slow router.Handler) {
 		}
 		if r.ETag != "" {
 			dst = append(dst, `,"etag":`...)
-			dst = appendJSONString(dst, r.ETag)
+			dst = apierr.AppendJSONString(dst, r.ETag)
 		}
 		if r.Error != "" {
 			dst = append(dst, `,"error":`...)
-			dst = appendJSONString(dst, r.Error)
+			dst = apierr.AppendJSONString(dst, r.Error)
 		}
 		dst = append(dst, '}')
 	}
 	dst = append(dst, ']')
 	if resp.Token != "" {
 		dst = append(dst, `,"token":`...)
-		dst = appendJSONString(dst, resp.Token)
+		dst = apierr.AppendJSONString(dst, resp.Token)
 	}
 	if len(resp.Metadata) > 0 {
 		dst = append(dst, `,"metadata":`...)
