@@ -378,7 +378,6 @@ func TestLiteralKeySegments(t *testing.T) {
 // network store looks to the block.
 type blockingStore struct {
 	*memory.Store
-	calls int
 }
 
 func (b *blockingStore) InlineSafe() bool { return false }

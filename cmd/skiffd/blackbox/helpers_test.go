@@ -7,7 +7,6 @@ package blackbox
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -705,13 +704,6 @@ func invokeRound(c *http.Client, base, appID string, i int) error {
 		return fmt.Errorf("invoke: %d %q, want 200 %q", resp.StatusCode, trunc(b), body)
 	}
 	return nil
-}
-
-// ctxT is a context that ends with the test.
-func ctxT(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 func mkdir(t testing.TB, dir string) {

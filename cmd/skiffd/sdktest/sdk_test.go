@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -160,11 +159,9 @@ func ensureSDK(t *testing.T, dir, npm string) error {
 }
 
 func buildSkiffd(dir string) (string, error) {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		if goBin, err = exec.LookPath("go"); err != nil {
-			return "", fmt.Errorf("no go tool to build skiffd: %w", err)
-		}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("no go tool to build skiffd: %w", err)
 	}
 	bin := filepath.Join(dir, "skiffd")
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
