@@ -14,12 +14,30 @@ var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 // encoding/json (case-insensitive) accepts, e.g. pubsubName for pubsubname.
 // Keys of Go maps (user data such as metadata names) are left alone.
 func foldKeys(n *yaml.Node, t reflect.Type) {
+	(&folder{seen: make(map[foldVisit]bool)}).fold(n, t)
+}
+
+// folder remembers the (node, type) pairs it has folded: aliases let one
+// node appear many times, and walking every appearance of nested aliases
+// would take exponential time. Folding is idempotent, so once is enough.
+type folder struct{ seen map[foldVisit]bool }
+
+type foldVisit struct {
+	n *yaml.Node
+	t reflect.Type
+}
+
+func (f *folder) fold(n *yaml.Node, t reflect.Type) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	for n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
+	if f.seen[foldVisit{n, t}] {
+		return
+	}
+	f.seen[foldVisit{n, t}] = true
 	if reflect.PointerTo(t).Implements(unmarshalerType) {
 		return // such types match their keys themselves
 	}
@@ -41,7 +59,7 @@ func foldKeys(n *yaml.Node, t reflect.Type) {
 				}
 			}
 			if ok {
-				foldKeys(n.Content[i+1], ft)
+				f.fold(n.Content[i+1], ft)
 			}
 		}
 	case reflect.Slice, reflect.Array:
@@ -49,14 +67,14 @@ func foldKeys(n *yaml.Node, t reflect.Type) {
 			return
 		}
 		for _, c := range n.Content {
-			foldKeys(c, t.Elem())
+			f.fold(c, t.Elem())
 		}
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
 			return
 		}
 		for i := 1; i < len(n.Content); i += 2 {
-			foldKeys(n.Content[i], t.Elem())
+			f.fold(n.Content[i], t.Elem())
 		}
 	}
 }

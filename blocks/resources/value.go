@@ -19,7 +19,8 @@ import (
 // node n, and whether the value counts as present (null or absent does not:
 // daprd then falls back to envRef).
 func stringify(n *yaml.Node) (string, bool, error) {
-	v, err := toJSONValue(n)
+	c := converter{budget: maxValueNodes}
+	v, err := c.value(n)
 	if err != nil {
 		return "", false, err
 	}
@@ -36,17 +37,28 @@ func stringify(n *yaml.Node) (string, bool, error) {
 	return string(b), true, nil
 }
 
-// toJSONValue converts a node to the Go value sigs.k8s.io/yaml would marshal
+// maxValueNodes bounds the nodes one metadata value may expand to: aliases
+// can make a small file describe an exponentially large value ("billion
+// laughs"), which must fail instead of hanging startup.
+const maxValueNodes = 100_000
+
+// converter walks one value, counting the nodes it visits.
+type converter struct{ budget int }
+
+// value converts a node to the Go value sigs.k8s.io/yaml would marshal
 // to JSON: nil, bool, int64, uint64, float64, string, []any, map[string]any.
-func toJSONValue(n *yaml.Node) (any, error) {
+func (c *converter) value(n *yaml.Node) (any, error) {
+	if c.budget--; c.budget < 0 {
+		return nil, errorf(n.Line, "value expands to too many nodes (excessive aliasing)")
+	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return toJSONValue(n.Content[0])
+		return c.value(n.Content[0])
 	case yaml.AliasNode:
-		return toJSONValue(n.Alias)
+		return c.value(n.Alias)
 	case yaml.ScalarNode:
 		v := resolve11(n)
 		if f, ok := v.(float64); ok && (math.IsInf(f, 0) || math.IsNaN(f)) {
@@ -55,8 +67,8 @@ func toJSONValue(n *yaml.Node) (any, error) {
 		return v, nil
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			v, err := toJSONValue(c)
+		for _, e := range n.Content {
+			v, err := c.value(e)
 			if err != nil {
 				return nil, err
 			}
@@ -65,7 +77,7 @@ func toJSONValue(n *yaml.Node) (any, error) {
 		return out, nil
 	case yaml.MappingNode:
 		out := make(map[string]any, len(n.Content)/2)
-		if err := mergeMapping(out, n); err != nil {
+		if err := c.merge(out, n); err != nil {
 			return nil, err
 		}
 		return out, nil
@@ -73,9 +85,9 @@ func toJSONValue(n *yaml.Node) (any, error) {
 	return nil, errorf(n.Line, "unsupported YAML node")
 }
 
-// mergeMapping adds the pairs of mapping n to out. Keys from "<<" merges
-// never override keys written in the mapping itself.
-func mergeMapping(out map[string]any, n *yaml.Node) error {
+// merge adds the pairs of mapping n to out. Keys from "<<" merges never
+// override keys written in the mapping itself.
+func (c *converter) merge(out map[string]any, n *yaml.Node) error {
 	explicit := make(map[string]bool)
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -89,7 +101,7 @@ func mergeMapping(out map[string]any, n *yaml.Node) error {
 		if err != nil {
 			return err
 		}
-		val, err := toJSONValue(v)
+		val, err := c.value(v)
 		if err != nil {
 			return err
 		}
@@ -112,7 +124,7 @@ func mergeMapping(out map[string]any, n *yaml.Node) error {
 				return errorf(src.Line, "map merge requires a mapping")
 			}
 			merged := make(map[string]any)
-			if err := mergeMapping(merged, src); err != nil {
+			if err := c.merge(merged, src); err != nil {
 				return err
 			}
 			for k, v := range merged {

@@ -1,8 +1,10 @@
 package resources
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Each case is the YAML text after "value:" and the string daprd hands the
@@ -115,5 +117,39 @@ spec:
 	}
 	if v, _ := c.Lookup("alias"); v != `{"a":1,"b":2}` {
 		t.Fatalf("alias: %s", v)
+	}
+}
+
+func TestAliasBombFails(t *testing.T) {
+	doc := "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: bomb\nspec:\n  type: state.in-memory\n  version: v1\n  metadata:\n  - name: x\n    value:\n"
+	// Each level doubles the previous: 2^40 nodes when expanded.
+	doc += "      l0: &a0 [x, x]\n"
+	for i := 1; i <= 40; i++ {
+		doc += fmt.Sprintf("      l%d: &a%d [*a%d, *a%d]\n", i, i, i-1, i-1)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := loadErr(t, map[string]string{"c.yaml": doc}); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "excessive aliasing") {
+			t.Fatalf("want an excessive-aliasing error, got %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("loading an alias bomb hangs")
+	}
+}
+
+func TestAliasBombInStructFieldsIsFast(t *testing.T) {
+	doc := "apiVersion: dapr.io/v2alpha1\nkind: Subscription\nmetadata:\n  name: s\nx:\n  r0: &a0 [{match: m, path: /p}, {match: m, path: /p}]\n"
+	for i := 1; i <= 40; i++ {
+		doc += fmt.Sprintf("  r%d: &a%d [*a%d, *a%d]\n", i, i, i-1, i-1)
+	}
+	doc += "spec:\n  pubsubname: p\n  topic: t\n  routes:\n    rules: *a40\n"
+	done := make(chan struct{})
+	go func() { _, _ = loadErr(t, map[string]string{"s.yaml": doc}); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("loading nested aliases in a struct field hangs")
 	}
 }
