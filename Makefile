@@ -4,7 +4,7 @@
 #   make bench  the benchmark suite (bench/run.sh); results in bench/out/
 GO        ?= go
 BIN       := bin
-FUZZTIME  ?= 10s
+FUZZTIME  ?= 200000x
 APP_ID    ?= myapp
 RUN_ARGS  ?=
 export CGO_ENABLED ?= 0
@@ -43,7 +43,9 @@ unit:
 race:
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./dataplane/... ./blocks/...
 
-# Short runs of every fuzz target; `make fuzz FUZZTIME=5m` digs deeper.
+# Short runs of every fuzz target, counted in executions: a time-boxed run can
+# fail with "context deadline exceeded" when a worker is slow to stop on a
+# busy machine. `make fuzz FUZZTIME=5m` digs deeper.
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
 		dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
