@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mkdir -p bin
-go build -o bin/skiffd ./cmd/skiffd
+go build -trimpath -ldflags "-s -w" -o bin/skiffd ./cmd/skiffd # as make build ships it
 go build -o bin/skiff-bench ./cmd/skiff-bench
 go build -o bin/skiff-benchapp ./cmd/skiff-benchapp
 
