@@ -23,6 +23,7 @@ func (s *Service) Routes() []router.Route {
 		Pattern: "/v1.0/invoke/{path*}",
 		Mode:    router.Stream,
 		Handler: s.ServeHTTP,
+		Inline:  s.ServeInline,
 	}}
 }
 
@@ -31,7 +32,7 @@ func (s *Service) Routes() []router.Route {
 // invocation handler, which invokes the app named by dapr-app-id or Basic
 // auth, or else answers 404 ERR_DIRECT_INVOKE "failed getting app id…".
 func (s *Service) Fallback() *router.Route {
-	return &router.Route{Name: "invoke.fallback", Mode: router.Stream, Handler: s.ServeHTTP}
+	return &router.Route{Name: "invoke.fallback", Mode: router.Stream, Handler: s.ServeHTTP, Inline: s.ServeInline}
 }
 
 // Intercept returns a router.Table.Intercept function for the header forms:
@@ -196,35 +197,16 @@ func isClean(p []byte) bool {
 	return true
 }
 
-// ServeHTTP is the invocation handler (route mode Stream).
+// ServeHTTP is the invocation handler (route mode Stream), on a worker.
 func (s *Service) ServeHTTP(c *router.Ctx) {
 	cl := s.getCall()
 	defer s.putCall(cl)
 	r := &c.Req
-
-	target, method, scratch, ok := findTarget(r, cl.tmp[:0])
-	cl.tmp = scratch
+	target, ok := s.prepare(c, cl)
 	if !ok {
-		c.Error(errNoAppID, msgNoAppID)
 		return
 	}
-	verb, ok := s.verb(r, cl)
-	if !ok {
-		e := failed(target, "rpc error: code = InvalidArgument desc = invalid HTTP verb")
-		c.Error(e.API, e.Msg)
-		return
-	}
-
 	req := &cl.req
-	req.Method = verb
-	cl.path = append(cl.path[:0], '/')
-	if len(method) > 0 && method[0] == '/' {
-		cl.path = cl.path[:0]
-	}
-	cl.path = append(cl.path, method...)
-	req.Path = cl.path
-	req.Query = r.Query()
-	s.forwardHeaders(r, req, target)
 	switch {
 	case c.BodyStream != nil:
 		req.BodyStream = c.BodyStream
@@ -246,25 +228,110 @@ func (s *Service) ServeHTTP(c *router.Ctx) {
 		return
 	}
 	defer resp.Close()
+	s.answer(c, cl, resp, resp.Status, resp.ContentLength, resp.Body, resp.BodyStream)
+}
 
-	c.SetStatus(resp.Status)
-	cl.hdrs = appendResponseHeaders(cl.hdrs[:0], resp)
+// inlineMax is the largest request body sent from the event loop.
+const inlineMax = 64 << 10
+
+// ServeInline is the invocation handler's event-loop half: it runs when the
+// whole request body is in memory and, when the server can, sends the call
+// from the loop (router.Ctx.CallApp); inlineDone answers. Anything else
+// (no loop channel, a large body, HEAD, whose Content-Length the loop's
+// answer could not keep) goes to ServeHTTP on a worker.
+func (s *Service) ServeInline(c *router.Ctx) {
+	r := &c.Req
+	if s.cfg.Channel == nil || !c.CanCallApp() || len(c.Body) > inlineMax ||
+		r.MethodID == http1.MethodHead || r.MethodID == http1.MethodOther {
+		c.Offload(s.ServeHTTP)
+		return
+	}
+	cl := s.getCall()
+	defer s.putCall(cl)
+	target, ok := s.prepare(c, cl)
+	if !ok {
+		return
+	}
+	if e := s.check(target); e != nil {
+		c.Error(e.API, e.Msg)
+		return
+	}
+	cl.req.Body = c.Body
+	cl.wire = s.cfg.Channel.AppendRequest(cl.wire[:0], &cl.req)
+	c.CallApp(cl.wire, cl.req.Replayable(), s.inlineDone)
+}
+
+// onInlineDone answers a call made by ServeInline: on the loop with a
+// small body, on a worker with a stream.
+func (s *Service) onInlineDone(c *router.Ctx, resp *router.AppResponse, err error) {
+	cl := s.getCall()
+	defer s.putCall(cl)
+	if err != nil {
+		// The request is still readable: word the error as Do would.
+		target, _ := s.prepare(c, cl)
+		e := failed(target, s.cfg.Channel.Fail(&cl.req, err).Error())
+		c.Error(e.API, e.Msg)
+		return
+	}
+	s.answer(c, cl, resp, resp.Status, resp.ContentLength, resp.Body, resp.BodyStream)
+}
+
+// prepare finds the target and builds cl.req (method, path, query,
+// headers; not the body). It answers c itself when it returns false.
+func (s *Service) prepare(c *router.Ctx, cl *call) (target []byte, ok bool) {
+	r := &c.Req
+	target, method, scratch, ok := findTarget(r, cl.tmp[:0])
+	cl.tmp = scratch
+	if !ok {
+		c.Error(errNoAppID, msgNoAppID)
+		return nil, false
+	}
+	verb, ok := s.verb(r, cl)
+	if !ok {
+		e := failed(target, "rpc error: code = InvalidArgument desc = invalid HTTP verb")
+		c.Error(e.API, e.Msg)
+		return nil, false
+	}
+	req := &cl.req
+	req.Method = verb
+	cl.path = append(cl.path[:0], '/')
+	if len(method) > 0 && method[0] == '/' {
+		cl.path = cl.path[:0]
+	}
+	cl.path = append(cl.path, method...)
+	req.Path = cl.path
+	req.Query = r.Query()
+	s.forwardHeaders(r, req, target)
+	return target, true
+}
+
+// appHeaders is the app response's header fields, from either client.
+type appHeaders interface {
+	NumHeaders() int
+	HeaderAt(i int) (name, value []byte)
+	Header(name string) []byte
+}
+
+// answer relays the app's response to the caller.
+func (s *Service) answer(c *router.Ctx, cl *call, h appHeaders, status int, length int64, body []byte, stream io.Reader) {
+	c.SetStatus(status)
+	cl.hdrs = appendResponseHeaders(cl.hdrs[:0], h)
 	c.AppendRawHeaders(cl.hdrs)
 	switch {
-	case resp.BodyStream != nil:
-		streamBody(c, resp)
-	case r.MethodID == http1.MethodHead && resp.ContentLength > 0:
+	case stream != nil:
+		streamBody(c, h, stream, length)
+	case c.Req.MethodID == http1.MethodHead && length > 0:
 		// Keep the app's Content-Length on HEAD: a stream with no body.
-		if w, err := c.StartStream(resp.ContentLength); err == nil {
+		if w, err := c.StartStream(length); err == nil {
 			_ = w.Close()
 		}
 	default:
-		if len(resp.Body) > 0 && resp.Header("Content-Type") == nil {
+		if len(body) > 0 && h.Header("Content-Type") == nil {
 			// daprd writes through net/http, which sniffs a type for a body
 			// the app left untyped; clients may rely on it.
-			c.SetHeader("Content-Type", http.DetectContentType(resp.Body))
+			c.SetHeader("Content-Type", http.DetectContentType(body))
 		}
-		_, _ = c.Write(resp.Body)
+		_, _ = c.Write(body)
 	}
 }
 
@@ -356,7 +423,7 @@ func dropResponseHeader(name []byte) bool {
 	return false
 }
 
-func appendResponseHeaders(dst []byte, resp *appchannel.Response) []byte {
+func appendResponseHeaders(dst []byte, resp appHeaders) []byte {
 	for i := 0; i < resp.NumHeaders(); i++ {
 		name, value := resp.HeaderAt(i)
 		if dropResponseHeader(name) {
@@ -374,23 +441,23 @@ const copyBuf = 32 << 10
 
 // streamBody relays a large or open-ended body through the server's
 // streaming writer, through our own buffer.
-func streamBody(c *router.Ctx, resp *appchannel.Response) {
+func streamBody(c *router.Ctx, h appHeaders, body io.Reader, length int64) {
 	bp := bufpool.Get(copyBuf)
 	defer bufpool.Put(bp)
 	buf := (*bp)[:copyBuf]
 	// Read the first piece before the head goes out, to sniff a type for an
 	// untyped body as daprd's net/http does.
-	n, rerr := io.ReadAtLeast(resp.BodyStream, buf[:512], 1)
-	if n > 0 && resp.Header("Content-Type") == nil {
+	n, rerr := io.ReadAtLeast(body, buf[:512], 1)
+	if n > 0 && h.Header("Content-Type") == nil {
 		c.SetHeader("Content-Type", http.DetectContentType(buf[:n]))
 	}
-	w, err := c.StartStream(resp.ContentLength)
+	w, err := c.StartStream(length)
 	if err != nil {
 		return // the client is gone; Close drops the app connection
 	}
 	for first := true; ; first = false {
 		if !first {
-			n, rerr = resp.BodyStream.Read(buf)
+			n, rerr = body.Read(buf)
 		}
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {

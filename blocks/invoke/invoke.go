@@ -7,6 +7,7 @@ import (
 
 	"github.com/skiffd/skiff/dataplane/apierr"
 	"github.com/skiffd/skiff/dataplane/appchannel"
+	"github.com/skiffd/skiff/dataplane/router"
 )
 
 // Config wires the block.
@@ -46,6 +47,8 @@ type Service struct {
 	cfg       Config
 	dropToken bool
 	calls     sync.Pool // *call
+	// inlineDone is onInlineDone bound once, so CallApp allocates nothing.
+	inlineDone router.AppDone
 }
 
 // New returns the service.
@@ -53,6 +56,7 @@ func New(cfg Config) *Service {
 	s := &Service{cfg: cfg}
 	s.dropToken = cfg.StripAPIToken || cfg.Channel != nil && cfg.Channel.HasAppToken()
 	s.calls.New = func() any { return new(call) }
+	s.inlineDone = s.onInlineDone
 	return s
 }
 
@@ -63,13 +67,14 @@ type call struct {
 	path []byte
 	hdrs []byte
 	tmp  []byte
+	wire []byte // the encoded request of a call from the loop
 }
 
 func (s *Service) getCall() *call { return s.calls.Get().(*call) }
 
 func (s *Service) putCall(c *call) {
 	c.req.Reset()
-	c.path, c.hdrs, c.tmp = c.path[:0], c.hdrs[:0], c.tmp[:0]
+	c.path, c.hdrs, c.tmp, c.wire = c.path[:0], c.hdrs[:0], c.tmp[:0], c.wire[:0]
 	s.calls.Put(c)
 }
 
@@ -77,6 +82,18 @@ func (s *Service) putCall(c *call) {
 // it, percent-decoded) and fills resp. On success the caller must close
 // resp. The error carries daprd's code, status and message.
 func (s *Service) Invoke(ctx context.Context, target []byte, req *appchannel.Request, resp *appchannel.Response) *Error {
+	if e := s.check(target); e != nil {
+		return e
+	}
+	if err := s.cfg.Channel.Do(ctx, req, resp); err != nil {
+		return failed(target, err.Error())
+	}
+	return nil
+}
+
+// check refuses a call daprd would not send: another app, no channel, an
+// unhealthy app.
+func (s *Service) check(target []byte) *Error {
 	if msg := s.resolve(target); msg != "" {
 		return failed(target, msg)
 	}
@@ -85,9 +102,6 @@ func (s *Service) Invoke(ctx context.Context, target []byte, req *appchannel.Req
 	}
 	if s.cfg.AppHealthy != nil && !s.cfg.AppHealthy() {
 		return failed(target, "rpc error: code = Internal desc = app is not in a healthy state")
-	}
-	if err := s.cfg.Channel.Do(ctx, req, resp); err != nil {
-		return failed(target, err.Error())
 	}
 	return nil
 }

@@ -204,6 +204,7 @@ func build(o *options, log *slog.Logger) (*runtimeState, error) {
 		Logger:      log,
 		APILogging:  o.enableAPILogging,
 		Loops:       o.eventLoops,
+		AppChannel:  comps.channel,
 	})
 	return rt, nil
 }

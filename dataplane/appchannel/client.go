@@ -201,7 +201,7 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 		}
 		resp.abandon()
 		cn.close()
-		if attempt == 0 && reused && !gotBytes && ctx.Err() == nil && connGone(err) && req.replayable() {
+		if attempt == 0 && reused && !gotBytes && ctx.Err() == nil && connGone(err) && req.Replayable() {
 			continue
 		}
 		c.releaseSlot()
@@ -443,3 +443,21 @@ var streamBufs = sync.Pool{New: func() any {
 
 func getStreamBuf() *[]byte  { return streamBufs.Get().(*[]byte) }
 func putStreamBuf(b *[]byte) { streamBufs.Put(b) }
+
+// Settings returns the client's configuration, defaults applied; the event
+// loops' channel (dataplane/server) dials and bounds its connections by it.
+func (c *Client) Settings() Config { return c.cfg }
+
+// AppendRequest encodes req as it goes on the wire, head and in-memory body,
+// for a caller that writes it itself (the event loop's channel).
+func (c *Client) AppendRequest(dst []byte, req *Request) []byte {
+	dst = req.appendHead(dst, c.host, c.cfg.AppAPIToken, false, int64(len(req.Body)))
+	return append(dst, req.Body...)
+}
+
+// Fail words err as Do does for req ("Post \"http://…\": …").
+func (c *Client) Fail(req *Request, err error) error { return c.fail(req, err) }
+
+// ConnGone reports whether err looks like the app had closed the connection
+// (the condition for the one retry of a replayable request, see doc.go).
+func ConnGone(err error) bool { return connGone(err) }

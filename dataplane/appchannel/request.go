@@ -63,9 +63,9 @@ func (r *Request) noteIdempotency(name []byte) {
 	}
 }
 
-// replayable reports whether the request may be sent a second time after the
+// Replayable reports whether the request may be sent a second time after the
 // connection it went out on turned out to be closed (see doc.go).
-func (r *Request) replayable() bool {
+func (r *Request) Replayable() bool {
 	if r.BodyStream != nil {
 		return false
 	}

@@ -46,10 +46,54 @@ type Ctx struct {
 
 	Ctx      context.Context // cancelled when the client goes away (Async/Stream only)
 	Streamer Streamer
+	// Caller is set by the server while an Inline handler runs on a loop
+	// that can call the app without leaving it (see CallApp).
+	Caller AppCaller
 	// Scratch is a pooled buffer handlers may use freely for the duration of the call.
 	Scratch []byte
 
 	offload Handler
+}
+
+// AppCaller is implemented by the server: it calls the app from the event
+// loop.
+type AppCaller interface {
+	CallApp(c *Ctx, req []byte, replayable bool, done AppDone)
+}
+
+// AppDone receives the app's answer to CallApp, or why there is none. It
+// runs on the event loop when the body is small (Body) and on a worker when
+// it is large or open-ended (BodyStream, to be read to its end or
+// abandoned; c.StartStream works there). Either way it answers c as a
+// handler would. resp and its views are valid until it returns.
+type AppDone func(c *Ctx, resp *AppResponse, err error)
+
+// AppResponse is the app's answer to CallApp.
+type AppResponse struct {
+	Status        int
+	ContentLength int64 // -1 when unknown (chunked, until close)
+	Head          *http1.Response
+	Body          []byte
+	BodyStream    io.Reader
+}
+
+// NumHeaders, HeaderAt and Header read the app's header fields.
+func (r *AppResponse) NumHeaders() int                     { return r.Head.NumHeaders() }
+func (r *AppResponse) HeaderAt(i int) (name, value []byte) { return r.Head.HeaderAt(i) }
+func (r *AppResponse) Header(name string) []byte           { return r.Head.Header(name) }
+
+// CanCallApp reports whether CallApp is available (Inline handler on a loop
+// with an app channel).
+func (c *Ctx) CanCallApp() bool { return c.Caller != nil }
+
+// CallApp sends req, a complete encoded HTTP/1.1 request with its body, to
+// the app from the event loop; the exchange is answered by done once the
+// response (or a failure) arrives. req is copied: the caller may reuse it.
+// replayable allows one resend on a fresh connection when a reused one
+// turns out closed before any response byte (see appchannel's doc.go). Only
+// an Inline handler may call it, when CanCallApp, and then write nothing.
+func (c *Ctx) CallApp(req []byte, replayable bool, done AppDone) {
+	c.Caller.CallApp(c, req, replayable, done)
 }
 
 // Offload asks the server to continue this exchange on the worker pool: h runs
@@ -78,6 +122,7 @@ func (c *Ctx) Reset() {
 	c.streamed = false
 	c.Ctx = nil
 	c.Streamer = nil
+	c.Caller = nil
 	c.Scratch = c.Scratch[:0]
 	c.offload = nil
 }

@@ -30,6 +30,10 @@ type Route struct {
 	Mode    Mode
 	NoAuth  bool // reachable without dapr-api-token (healthz)
 	Handler Handler
+	// Inline, when set on an Async or Stream route, runs on the event loop
+	// first whenever the whole body is in memory. It may answer, Offload to
+	// Handler, or CallApp; a streamed body always goes to Handler.
+	Inline Handler
 
 	paramNames []string
 }

@@ -40,6 +40,8 @@ type conn struct {
 	closeAfter bool        // loop-only: close once the queue is answered
 	refused    bool        // loop-only: closing because a request was refused
 	lingering  bool        // loop-only: write side shut, draining input until close
+	busy       bool        // loop-only: onTraffic is running
+	app        *loopApp    // this loop's app channel; nil when not in use
 
 	headSince   atomic.Int64 // when an incomplete head began; 0 if none
 	lingerUntil atomic.Int64
@@ -52,6 +54,8 @@ type conn struct {
 }
 
 func (cn *conn) onTraffic() gnet.Action {
+	cn.busy = true
+	defer func() { cn.busy = false }()
 	if cn.lingering {
 		cn.discardAll()
 		return gnet.None
@@ -305,17 +309,35 @@ func (cn *conn) feedPartial() bool {
 }
 
 // dispatch runs ex's handler: inline on the loop, or on the worker pool.
+// An Async or Stream route with an Inline handler runs that on the loop
+// first; it may answer, Offload, or call the app from the loop.
 func (cn *conn) dispatch(ex *exchange, route *router.Route) {
+	h := route.Handler
 	if route.Mode != router.Inline {
-		ex.ownBody()
-		cn.startAsync(ex, route.Handler)
-		return
+		if route.Inline == nil {
+			ex.ownBody()
+			cn.startAsync(ex, h)
+			return
+		}
+		h = route.Inline
 	}
 	ex.c.Ctx = context.Background()
-	route.Handler(&ex.c)
+	if cn.app != nil {
+		ex.c.Caller = ex
+	}
+	h(&ex.c)
+	ex.c.Caller = nil
 	if h := ex.c.TakeOffload(); h != nil {
 		ex.ownBody()
 		cn.startAsync(ex, h)
+		return
+	}
+	if ex.appDone != nil {
+		// The request stays readable for the completion (errors are worded
+		// from it), after gnet's buffer has moved on.
+		ex.ownBody()
+		cn.queue = append(cn.queue, ex)
+		cn.app.start(ex)
 		return
 	}
 	cn.answerInline(ex)
@@ -548,6 +570,19 @@ func (cn *conn) onClose() {
 	for _, ex := range cn.queue {
 		if ex.stream != nil {
 			ex.stream.abort()
+		}
+		if ex.appDone != nil {
+			// A call to the app from the loop: its connection is closed
+			// (a response is pending on it), or it leaves the queue.
+			if ex.appConn != nil {
+				ex.appConn.abandon()
+				ex.appConn = nil
+			} else {
+				cn.app.dropWaiting(ex)
+			}
+			ex.appDone = nil
+			release = append(release, ex)
+			continue
 		}
 		if ex.done {
 			release = append(release, ex)

@@ -39,6 +39,14 @@ type exchange struct {
 	received  int64 // chunked body bytes decoded so far
 	chunked   http1.ChunkedDecoder
 	pipe      *bodyPipe
+
+	// A call to the app from the loop (appcall.go); appDone != nil while
+	// it is pending (queued for a connection or in flight).
+	appReq    *[]byte
+	appDone   router.AppDone
+	appConn   *appConn
+	appReplay bool
+	appTries  int
 }
 
 var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
@@ -80,6 +88,11 @@ func (ex *exchange) release() {
 	ex.start, ex.remaining, ex.received = 0, 0, 0
 	ex.chunked.Reset()
 	ex.pipe = nil
+	if ex.appReq != nil {
+		bufpool.Put(ex.appReq)
+		ex.appReq = nil
+	}
+	ex.appDone, ex.appConn, ex.appReplay, ex.appTries = nil, nil, false, 0
 	ex.failErr, ex.failMsg = nil, ""
 	exchangePool.Put(ex)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"github.com/panjf2000/gnet/v2/pkg/logging"
 
+	"github.com/skiffd/skiff/dataplane/appchannel"
 	"github.com/skiffd/skiff/dataplane/http1"
 	"github.com/skiffd/skiff/dataplane/router"
 )
@@ -46,6 +47,9 @@ type Config struct {
 	// least one): a sidecar leaves cores to its app, and work that waits
 	// runs on the worker pool, which uses every core anyway.
 	Loops int
+	// AppChannel, when set, is the app the loops may call themselves
+	// (router.Ctx.CallApp), with its settings; see appcall.go.
+	AppChannel *appchannel.Client
 }
 
 func (c *Config) defaults() {
@@ -89,6 +93,7 @@ type Server struct {
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
+	apps  loopApps
 
 	inflight atomic.Int64
 	draining atomic.Bool
@@ -183,7 +188,11 @@ func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 
 // OnOpen implements gnet.EventHandler.
 func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
-	cn := &conn{s: s, gc: gc}
+	if ac, ok := gc.Context().(*appConn); ok {
+		ac.onOpen(gc)
+		return nil, gnet.None
+	}
+	cn := &conn{s: s, gc: gc, app: s.loopApp(gc.EventLoop())}
 	gc.SetContext(cn)
 	s.mu.Lock()
 	s.conns[cn] = struct{}{}
@@ -192,7 +201,11 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 }
 
 // OnClose implements gnet.EventHandler.
-func (s *Server) OnClose(gc gnet.Conn, _ error) gnet.Action {
+func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
+	if ac, ok := gc.Context().(*appConn); ok {
+		ac.onClose(err)
+		return gnet.None
+	}
 	cn, _ := gc.Context().(*conn)
 	if cn == nil {
 		return gnet.None
@@ -206,6 +219,9 @@ func (s *Server) OnClose(gc gnet.Conn, _ error) gnet.Action {
 
 // OnTraffic implements gnet.EventHandler.
 func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
+	if ac, ok := gc.Context().(*appConn); ok {
+		return ac.onTraffic()
+	}
 	cn, _ := gc.Context().(*conn)
 	if cn == nil {
 		return gnet.Close
