@@ -52,7 +52,7 @@ type Client struct {
 	addr   string // host:port to dial
 	host   string // Host header
 	dialer net.Dialer
-	sem    chan struct{}
+	slots  *slots // --app-max-concurrency; nil when unlimited
 
 	mu     sync.Mutex
 	idle   []*conn
@@ -97,7 +97,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{cfg: cfg, addr: addr, host: addr}
 	c.dialer.Timeout = cfg.DialTimeout
 	if cfg.MaxConcurrency > 0 {
-		c.sem = make(chan struct{}, cfg.MaxConcurrency)
+		c.slots = &slots{free: cfg.MaxConcurrency}
 	}
 	return c, nil
 }
@@ -178,15 +178,9 @@ func lowerASCII(s string) string {
 // until Close: when it ends, the connection is aborted and dropped.
 func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 	resp.reset()
-	if c.sem != nil {
-		select {
-		case c.sem <- struct{}{}:
-		default:
-			select {
-			case c.sem <- struct{}{}:
-			case <-ctx.Done():
-				return c.fail(req, ctx.Err())
-			}
+	if c.slots != nil {
+		if err := c.slots.acquire(ctx); err != nil {
+			return c.fail(req, err)
 		}
 	}
 	for attempt := 0; ; attempt++ {
@@ -217,8 +211,8 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 }
 
 func (c *Client) releaseSlot() {
-	if c.sem != nil {
-		<-c.sem
+	if c.slots != nil {
+		c.slots.release()
 	}
 }
 

@@ -42,8 +42,11 @@ import (
 //     before any response byte is sent once more (appchannel's rule).
 //   - When the client goes away, its calls' app connections are closed,
 //     never reused with a response pending.
-//   - --app-max-concurrency: the loop path is not used (the invoke block
-//     offloads to appchannel.Client, which queues calls on its semaphore).
+//   - --app-max-concurrency is one limit shared with appchannel.Client's
+//     workers. A call that finds no free slot queues there; the release
+//     that frees one posts it back to its loop (one Execute, only when the
+//     limit is reached). The slot is held until the response is complete
+//     (or streamed, for a handed-off body) or the client goes away.
 
 const (
 	// smallResponse is the largest body answered from the loop.
@@ -94,9 +97,6 @@ func (s *Server) loopApp(el gnet.EventLoop) *loopApp {
 		return nil
 	}
 	cfg := ch.Settings()
-	if cfg.MaxConcurrency > 0 {
-		return nil
-	}
 	s.apps.mu.Lock()
 	defer s.apps.mu.Unlock()
 	if s.apps.m == nil {
@@ -120,9 +120,77 @@ func (ex *exchange) CallApp(_ *router.Ctx, req []byte, replayable bool, done rou
 	ex.appReq, ex.appReplay, ex.appDone = b, replayable, done
 }
 
-// start sends ex's request on an idle connection, or queues it until one
-// is ready.
+// slotWait is a call queued for a concurrency slot. dead (loop-only) is set
+// when its client went away: a grant posted to the loop afterwards is void.
+type slotWait struct {
+	appchannel.Waiter
+	dead bool
+}
+
+// start takes a concurrency slot (or queues for one), then a connection.
 func (la *loopApp) start(ex *exchange) {
+	if la.ch.Limited() && !ex.appSlot {
+		if !la.ch.TryAcquire() {
+			w := &slotWait{}
+			w.Notify = func() {
+				// On the goroutine that released the slot: back to the loop.
+				// If the engine is stopping, the client's close cancels the
+				// wait and gives the slot back.
+				_ = la.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+					if !w.dead {
+						ex.appWait = nil
+						ex.appSlot = true
+						la.assign(ex)
+					}
+					return nil
+				}))
+			}
+			if !la.ch.Wait(&w.Waiter) {
+				ex.appWait = w
+				return
+			}
+		}
+		ex.appSlot = true
+	}
+	la.assign(ex)
+}
+
+// cancel ends a pending call whose client went away: its app connection
+// is closed (a response is pending on it), or it leaves the queues.
+func (la *loopApp) cancel(ex *exchange) {
+	switch {
+	case ex.appConn != nil:
+		ex.appConn.abandon()
+		ex.appConn = nil
+	case ex.appWait != nil:
+		ex.appWait.dead = true
+		if la.ch.CancelWait(&ex.appWait.Waiter) {
+			la.ch.Release() // granted meanwhile: ours to give back
+		}
+		ex.appWait = nil
+	default:
+		la.dropWaiting(ex)
+	}
+	ex.appDone = nil
+	la.endCall(ex)
+}
+
+// endCall frees what a finished call held: its request bytes and its
+// concurrency slot.
+func (la *loopApp) endCall(ex *exchange) {
+	if ex.appReq != nil {
+		bufpool.Put(ex.appReq)
+		ex.appReq = nil
+	}
+	if ex.appSlot {
+		ex.appSlot = false
+		la.ch.Release()
+	}
+}
+
+// assign sends ex's request on an idle connection, or queues it until one
+// is ready.
+func (la *loopApp) assign(ex *exchange) {
 	now := nanotime()
 	for n := len(la.idle); n > 0; n = len(la.idle) {
 		ac := la.idle[n-1]
@@ -439,7 +507,7 @@ func (ac *appConn) wireError(err error) error {
 func (cn *conn) appAnswer(ex *exchange, resp *router.AppResponse, err error) {
 	done := ex.appDone
 	ex.appDone = nil
-	cn.s.appCallDone(ex)
+	cn.app.endCall(ex)
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
@@ -466,13 +534,6 @@ func (cn *conn) resume() {
 	}
 	if cn.onTraffic() == gnet.Close {
 		_ = cn.gc.Close()
-	}
-}
-
-func (s *Server) appCallDone(ex *exchange) {
-	if ex.appReq != nil {
-		bufpool.Put(ex.appReq)
-		ex.appReq = nil
 	}
 }
 
@@ -506,7 +567,11 @@ func (ac *appConn) handoff(buf []byte) gnet.Action {
 	}
 	done := ex.appDone
 	ex.appDone = nil
-	cn.s.appCallDone(ex)
+	// The slot stays taken until the body has streamed: the worker frees it.
+	slot := ex.appSlot
+	ex.appSlot = false
+	cn.app.endCall(ex)
+	ch := cn.app.ch
 
 	cn.mu.Lock()
 	if cn.ctx == nil {
@@ -521,10 +586,14 @@ func (ac *appConn) handoff(buf []byte) gnet.Action {
 		ex.run(func(c *router.Ctx) { done(c, resp, nil) })
 		stop()
 		_ = nc.Close()
+		if slot {
+			ch.Release()
+		}
 	})
 	if !ok {
 		stop()
 		_ = nc.Close()
+		ex.appSlot = slot
 		ex.appDone = done
 		cn.appAnswer(ex, nil, errors.New("too many requests in flight"))
 	}

@@ -456,16 +456,74 @@ func TestAppCallLargeAndChunkedResponses(t *testing.T) {
 	}
 }
 
-// With --app-max-concurrency the shared limit lives in appchannel.Client:
-// the loop does not call the app itself.
-func TestAppCallMaxConcurrencyUsesClient(t *testing.T) {
-	app := startRawApp(t, echoApp)
-	addr, _ := appTestServer(t, app.port(), func(c *appchannel.Config) { c.MaxConcurrency = 1 })
-	c := dial(t, addr)
-	br := bufio.NewReader(c)
-	c.Write([]byte("GET /call/x HTTP/1.1\r\nHost: x\r\n\r\n"))
-	if resp, _ := readResp(t, br, "GET"); resp.StatusCode != 599 {
-		t.Fatalf("%d, want 599 (no loop channel)", resp.StatusCode)
+// --app-max-concurrency: calls over the limit queue (they are not
+// refused), the app never sees more at once, and a client that leaves
+// while queued or in flight gives its slot back.
+func TestAppCallMaxConcurrency(t *testing.T) {
+	var cur, peak atomic.Int64
+	app := startRawApp(t, func(n int, req *http.Request, body []byte, w *bufio.Writer) bool {
+		k := cur.Add(1)
+		for {
+			p := peak.Load()
+			if k <= p || peak.CompareAndSwap(p, k) {
+				break
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+		cur.Add(-1)
+		writeResp(w, 200, "", []byte("ok"))
+		return false
+	})
+	addr, _ := appTestServer(t, app.port(), func(c *appchannel.Config) { c.MaxConcurrency = 2 })
+
+	// Clients that leave while their calls are queued or in flight.
+	for i := 0; i < 4; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET /call/a HTTP/1.1\r\nHost: x\r\n\r\nGET /call/b HTTP/1.1\r\nHost: x\r\n\r\n")
+		time.Sleep(5 * time.Millisecond)
+		c.Close()
+	}
+	// Abandoned calls still run in the app (as with daprd): let them end.
+	time.Sleep(200 * time.Millisecond)
+	peak.Store(0)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	start := time.Now()
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			fmt.Fprintf(c, "POST /call/x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if resp.StatusCode != 200 {
+				errs <- fmt.Errorf("status %d", resp.StatusCode)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if p := peak.Load(); p > 2 {
+		t.Fatalf("app saw %d calls at once, limit 2", p)
+	}
+	// 8 calls of 50 ms two at a time, behind at most 8 abandoned ones.
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("took %v: slots leaked?", d)
 	}
 }
 

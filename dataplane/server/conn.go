@@ -572,15 +572,7 @@ func (cn *conn) onClose() {
 			ex.stream.abort()
 		}
 		if ex.appDone != nil {
-			// A call to the app from the loop: its connection is closed
-			// (a response is pending on it), or it leaves the queue.
-			if ex.appConn != nil {
-				ex.appConn.abandon()
-				ex.appConn = nil
-			} else {
-				cn.app.dropWaiting(ex)
-			}
-			ex.appDone = nil
+			cn.app.cancel(ex)
 			release = append(release, ex)
 			continue
 		}

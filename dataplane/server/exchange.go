@@ -47,6 +47,8 @@ type exchange struct {
 	appConn   *appConn
 	appReplay bool
 	appTries  int
+	appSlot   bool      // holds an --app-max-concurrency slot
+	appWait   *slotWait // queued for a slot
 }
 
 var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
@@ -92,7 +94,11 @@ func (ex *exchange) release() {
 		bufpool.Put(ex.appReq)
 		ex.appReq = nil
 	}
+	if ex.appSlot && ex.cn != nil && ex.cn.app != nil {
+		ex.cn.app.ch.Release() // never leak a slot
+	}
 	ex.appDone, ex.appConn, ex.appReplay, ex.appTries = nil, nil, false, 0
+	ex.appSlot, ex.appWait = false, nil
 	ex.failErr, ex.failMsg = nil, ""
 	exchangePool.Put(ex)
 }
