@@ -2,7 +2,11 @@
 // skiff makes to the app (service invocation, and later pub/sub delivery,
 // input bindings, /dapr/subscribe, /dapr/config) goes through a Client.
 //
-// It runs on worker goroutines and blocks; never call it on an event loop.
+// Do runs on worker goroutines and blocks; never call it on an event loop.
+// The event loops call the app themselves (dataplane/server, appcall.go)
+// for small invocations: they take this Client's settings, encode with
+// AppendRequest, word errors with Fail, and share its --app-max-concurrency
+// slots through TryAcquire / Wait / CancelWait / Release, which never block.
 //
 // Connections are pooled keep-alive TCP connections to
 // --app-channel-address:--app-port with TCP_NODELAY; a call never dials when
