@@ -530,3 +530,60 @@ func TestAppCallMaxConcurrency(t *testing.T) {
 func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
 }
+
+// A chunked body that trickles flows to the client as it comes (it is
+// handed to a worker, not buffered until its end); a client leaving in the
+// middle of a handed-off body frees everything.
+func TestAppCallStreamFlowsAndClientLeaves(t *testing.T) {
+	app := startRawApp(t, func(n int, req *http.Request, body []byte, w *bufio.Writer) bool {
+		switch req.URL.Path {
+		case "/trickle":
+			w.WriteString("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+			w.Flush()
+			time.Sleep(400 * time.Millisecond)
+			w.WriteString("4\r\nlast\r\n0\r\n\r\n")
+		default:
+			writeResp(w, 200, "", bytes.Repeat([]byte("y"), 900<<10))
+		}
+		return false
+	})
+	addr, s := appTestServer(t, app.port(), nil)
+	c := dial(t, addr)
+	fmt.Fprintf(c, "GET /call/trickle HTTP/1.1\r\nHost: x\r\n\r\n")
+	start := time.Now()
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 5)
+	if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first" {
+		t.Fatalf("%q %v", first, err)
+	}
+	if d := time.Since(start); d > 300*time.Millisecond {
+		t.Fatalf("first chunk after %v: held back", d)
+	}
+	if rest, _ := io.ReadAll(resp.Body); string(rest) != "last" {
+		t.Fatalf("rest %q", rest)
+	}
+
+	for i := 0; i < 3; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET /call/big HTTP/1.1\r\nHost: x\r\n\r\n")
+		buf := make([]byte, 1024)
+		if _, err := io.ReadAtLeast(c, buf, 1); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for s.InFlight() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests still in flight", s.InFlight())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
