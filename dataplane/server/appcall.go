@@ -57,16 +57,15 @@ const (
 
 // loopApp is one event loop's channel to the app. Loop-only: no locks.
 type loopApp struct {
-	s        *Server
-	el       gnet.EventLoop
-	ch       *appchannel.Client
-	cfg      appchannel.Config
-	addr     string
-	dialer   net.Dialer
-	idle     []*appConn
-	dialing  int
-	waiting  []*exchange
-	dialDone func(err error) // bound once
+	s       *Server
+	el      gnet.EventLoop
+	ch      *appchannel.Client
+	cfg     appchannel.Config
+	addr    string
+	dialer  net.Dialer
+	idle    []*appConn
+	dialing int
+	waiting []*exchange
 }
 
 // appConn is one connection to the app, owned by a loop.
@@ -106,7 +105,6 @@ func (s *Server) loopApp(el gnet.EventLoop) *loopApp {
 	if la == nil {
 		la = &loopApp{s: s, el: el, ch: ch, cfg: cfg, addr: ch.Addr()}
 		la.dialer.Timeout = cfg.DialTimeout
-		la.dialDone = la.onDialFailed
 		s.apps.m[el] = la
 	}
 	return la
@@ -115,6 +113,9 @@ func (s *Server) loopApp(el gnet.EventLoop) *loopApp {
 // CallApp implements router.AppCaller: the request is copied now and sent
 // once the handler has returned (see conn.dispatch).
 func (ex *exchange) CallApp(_ *router.Ctx, req []byte, replayable bool, done router.AppDone) {
+	if ex.appReq != nil {
+		bufpool.Put(ex.appReq) // called twice: the last call wins
+	}
 	b := bufpool.Get(len(req))
 	*b = append(*b, req...)
 	ex.appReq, ex.appReplay, ex.appDone = b, replayable, done
@@ -218,7 +219,7 @@ func (la *loopApp) dial() {
 		err := la.connect()
 		if err != nil {
 			_ = la.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-				la.dialDone(err)
+				la.onDialFailed(err)
 				return nil
 			}))
 		}
