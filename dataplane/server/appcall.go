@@ -528,6 +528,9 @@ func (cn *conn) appAnswer(ex *exchange, resp *router.AppResponse, err error) {
 // resume runs the client connection as if bytes had arrived: the queue may
 // now flush, and requests held back by the pipeline limit may start.
 func (cn *conn) resume() {
+	if cn.gone {
+		return
+	}
 	if cn.busy {
 		// Called back from inside this connection's own onTraffic (a write
 		// to the app failed at once): it flushes before it returns.

@@ -41,7 +41,11 @@ type conn struct {
 	refused    bool        // loop-only: closing because a request was refused
 	lingering  bool        // loop-only: write side shut, draining input until close
 	busy       bool        // loop-only: onTraffic is running
-	app        *loopApp    // this loop's app channel; nil when not in use
+	// gone (loop-only) is set by onClose. A write that fails makes gnet
+	// close the connection at once, inside the write: whoever wrote must
+	// stop touching the queue and the buffers then.
+	gone bool
+	app  *loopApp // this loop's app channel; nil when not in use
 
 	headSince   atomic.Int64 // when an incomplete head began; 0 if none
 	lingerUntil atomic.Int64
@@ -61,7 +65,7 @@ func (cn *conn) onTraffic() gnet.Action {
 		return gnet.None
 	}
 	cn.flush()
-	for !cn.closeAfter {
+	for !cn.closeAfter && !cn.gone {
 		if cn.partial != nil {
 			if !cn.feedPartial() {
 				break
@@ -81,6 +85,9 @@ func (cn *conn) onTraffic() gnet.Action {
 	}
 	cn.flush()
 	cn.writeOut()
+	if cn.gone {
+		return gnet.None
+	}
 	if cn.closeAfter && len(cn.queue) == 0 && cn.partial == nil {
 		return cn.finish()
 	}
@@ -413,10 +420,15 @@ func (cn *conn) flush() {
 			fin := st.fin && ex.done
 			cn.mu.Unlock()
 			for _, ch := range chunks {
-				cn.appendOut(*ch)
+				if !cn.gone {
+					cn.appendOut(*ch)
+				}
 				bufpool.Put(ch)
 			}
 			st.cond.Broadcast()
+			if cn.gone {
+				return
+			}
 			if !fin {
 				return
 			}
@@ -432,6 +444,9 @@ func (cn *conn) flush() {
 				return
 			}
 			cn.appendOut(*ex.resp)
+			if cn.gone {
+				return
+			}
 		}
 		if ex == cn.partial {
 			return
@@ -471,6 +486,9 @@ func (cn *conn) outBuf(n int) *[]byte {
 }
 
 func (cn *conn) appendOut(b []byte) {
+	if cn.gone {
+		return
+	}
 	if len(b) >= largeWrite {
 		cn.writeOut()
 		_, _ = cn.gc.Write(b)
@@ -483,6 +501,11 @@ func (cn *conn) appendOut(b []byte) {
 // writeOut hands this iteration's responses to gnet in one write.
 func (cn *conn) writeOut() {
 	if cn.out == nil {
+		return
+	}
+	if cn.gone {
+		bufpool.Put(cn.out)
+		cn.out = nil
 		return
 	}
 	if len(*cn.out) > 0 {
@@ -564,6 +587,7 @@ func (cn *conn) bodyFailed(ex *exchange, e *apierr.Error, msg string) {
 // onClose releases what the connection holds. Exchanges still running on a
 // worker are released by that worker (complete sees closed).
 func (cn *conn) onClose() {
+	cn.gone = true
 	cn.mu.Lock()
 	cn.closed = true
 	var release []*exchange
