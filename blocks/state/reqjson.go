@@ -1,6 +1,7 @@
 package state
 
 import (
+	"maps"
 	"strconv"
 	"strings"
 )
@@ -233,15 +234,7 @@ func parseBulk(body []byte) (keys []string, parallelism int, md map[string]strin
 			if err != nil {
 				return err
 			}
-			if m != nil {
-				if md == nil {
-					md = m
-				} else {
-					for k, v := range m {
-						md[k] = v
-					}
-				}
-			}
+			md = mergeMeta(md, m)
 		}
 		return nil
 	})
@@ -313,15 +306,7 @@ func parseTransaction(body []byte) (ops []txOp, md map[string]string, err error)
 			if err != nil {
 				return err
 			}
-			if m != nil {
-				if md == nil {
-					md = m
-				} else {
-					for k, v := range m {
-						md[k] = v
-					}
-				}
-			}
+			md = mergeMeta(md, m)
 		}
 		return nil
 	})
@@ -502,4 +487,14 @@ func decodeTxDelete(op txOp) (*DeleteRequest, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// mergeMeta adds m to md (a repeated "metadata" member merges, as
+// encoding/json decoding into the same map does) and returns md.
+func mergeMeta(md, m map[string]string) map[string]string {
+	if md == nil {
+		return m
+	}
+	maps.Copy(md, m)
+	return md
 }
