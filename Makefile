@@ -11,7 +11,14 @@ export CGO_ENABLED ?= 0
 
 GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all build run test unit race blackbox fuzz lint bench deps clean
+.PHONY: all build run test unit race blackbox fuzz lint bench deps services faults clean generate bpf-check kernel
+
+# Backend services for the tests (.ci/services.sh checks and starts them).
+export SKIFF_REDIS_ADDR ?= 127.0.0.1:6379
+export SKIFF_PG_URL     ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+export SKIFF_NATS_URL   ?= nats://127.0.0.1:4222
+export SKIFF_AMQP_URL   ?= amqp://guest:guest@127.0.0.1:5672/
+export SKIFF_MQTT_ADDR  ?= 127.0.0.1:1883
 
 all: build
 
@@ -28,7 +35,15 @@ build:
 run: build
 	$(BIN)/skiffd --app-id $(APP_ID) $(RUN_ARGS)
 
-test: deps lint unit race fuzz
+test: deps services bpf-check lint unit race kernel fuzz $(if $(filter true,$(CI)),faults)
+
+services:
+	@./.ci/services.sh
+
+# Backends restarted under load with the real skiffd (stops and restarts the
+# local Redis and PostgreSQL; they are always restarted).
+faults:
+	SKIFF_FAULTS=1 $(GO) test -count=1 -timeout 15m -run 'Fault' ./cmd/skiffd/blackbox
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -55,8 +70,27 @@ fuzz:
 		done; \
 	done
 
-bench:
+bench: services
 	./bench/run.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BIN) bench/out
+
+# eBPF: bpf/ holds c/redirect.c and the loaders bpf2go generates from it
+# (committed, so a clone builds without clang). `make generate` rebuilds them
+# with Debian's clang; `make bpf-check` rebuilds them in a scratch directory
+# (another path: debug paths must not leak in) and fails if they differ.
+generate:
+	cd bpf && $(GO) generate .
+
+bpf-check:
+	@set -e; tmp=$$(mktemp -d bpf/_check.XXXXXX); trap 'rm -rf $$tmp' EXIT; \
+	mkdir $$tmp/c; cp bpf/c/redirect.c $$tmp/c/; cp bpf/doc.go $$tmp/; (cd $$tmp && $(GO) generate . >/dev/null); \
+	for f in skiff_bpfel.o skiff_bpfel.go; do \
+		cmp -s bpf/$$f $$tmp/$$f || { echo "bpf-check: bpf/$$f does not match a fresh build of bpf/c/redirect.c: run make generate and commit"; exit 1; }; \
+	done; echo "bpf-check: committed eBPF objects match their sources"
+
+# The eBPF shortcut against the live kernel (root; with CI=true a skip fails).
+kernel:
+	$(GO) vet -tags kerneltest ./kernel-test/
+	$(GO) test -tags kerneltest -count=1 -v ./kernel-test/

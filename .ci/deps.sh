@@ -8,6 +8,12 @@ need_apt=()
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v gcc >/dev/null 2>&1 || need_apt+=(gcc) # the race detector needs cgo
+# make generate / the bpf check: Debian's clang builds bpf/, llvm-strip strips it,
+# libbpf-dev has bpf_helpers.h, linux-libc-dev has <linux/bpf.h>.
+command -v clang >/dev/null 2>&1 || need_apt+=(clang)
+command -v llvm-strip >/dev/null 2>&1 || need_apt+=(llvm)
+[[ -f /usr/include/bpf/bpf_helpers.h ]] || need_apt+=(libbpf-dev)
+[[ -f /usr/include/linux/bpf.h ]] || need_apt+=(linux-libc-dev)
 if ((${#need_apt[@]})); then
 	if [[ $(id -u) -ne 0 ]]; then
 		echo "deps: missing ${need_apt[*]}; install them (apt-get install ${need_apt[*]})" >&2
