@@ -1,6 +1,7 @@
 package appchannel
 
 import (
+	"github.com/skiffd/skiff/dataplane/http1"
 	"io"
 	"strconv"
 )
@@ -57,8 +58,8 @@ func (r *Request) AddHeaderString(name, value string) {
 }
 
 func (r *Request) noteIdempotency(name []byte) {
-	if len(name) == len("idempotency-key") && equalFold(name, "idempotency-key") ||
-		len(name) == len("x-idempotency-key") && equalFold(name, "x-idempotency-key") {
+	if len(name) == len("idempotency-key") && http1.EqualFold(name, "idempotency-key") ||
+		len(name) == len("x-idempotency-key") && http1.EqualFold(name, "x-idempotency-key") {
 		r.idempotent = true
 	}
 }
@@ -122,21 +123,4 @@ func (r *Request) appendHead(dst []byte, host string, token string, chunked bool
 		dst = append(dst, "\r\n"...)
 	}
 	return append(dst, "\r\n"...)
-}
-
-// equalFold compares ASCII case-insensitively; s must be lower case.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
 }

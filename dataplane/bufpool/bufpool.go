@@ -8,6 +8,7 @@ package bufpool
 import (
 	"math/bits"
 	"sync"
+	"sync/atomic"
 )
 
 const (
@@ -16,6 +17,13 @@ const (
 )
 
 var classes [maxShift - minShift + 1]sync.Pool
+
+// allocated counts buffers Get had to allocate (pool misses and oversized
+// requests); counted on the allocating path only, for the skiff_ metrics.
+var allocated atomic.Uint64
+
+// Allocated reports how many buffers Get has allocated so far.
+func Allocated() uint64 { return allocated.Load() }
 
 func class(n int) int {
 	if n <= 1<<minShift {
@@ -28,6 +36,7 @@ func class(n int) int {
 func Get(n int) *[]byte {
 	c := class(n)
 	if c >= len(classes) {
+		allocated.Add(1)
 		b := make([]byte, 0, n)
 		return &b
 	}
@@ -36,6 +45,7 @@ func Get(n int) *[]byte {
 		*b = (*b)[:0]
 		return b
 	}
+	allocated.Add(1)
 	b := make([]byte, 0, 1<<(c+minShift))
 	return &b
 }

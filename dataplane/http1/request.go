@@ -280,9 +280,9 @@ func (r *Request) setTarget(b []byte, ts, te int) *Error {
 		// absolute-form: scheme "://" authority [path] ["?" query]
 		var rest int
 		switch {
-		case len(t) > 7 && equalFold(t[:7], "http://"):
+		case len(t) > 7 && EqualFold(t[:7], "http://"):
 			rest = 7
-		case len(t) > 8 && equalFold(t[:8], "https://"):
+		case len(t) > 8 && EqualFold(t[:8], "https://"):
 			rest = 8
 		default:
 			return errTarget

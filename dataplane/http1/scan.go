@@ -291,24 +291,43 @@ func equalFoldToken(b []byte, lower string) bool {
 	return true
 }
 
-// equalFold compares arbitrary bytes with s, ASCII case-insensitively.
-func equalFold(b []byte, s string) bool {
+// EqualFold compares arbitrary bytes with s, ASCII case-insensitively
+// (header names, metadata keys); it does not allocate. Every package that
+// needs this comparison uses this one.
+func EqualFold(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}
 	for i := 0; i < len(b); i++ {
-		x, y := b[i], s[i]
-		if x == y {
-			continue
-		}
-		if x|0x20 != y|0x20 {
-			return false
-		}
-		if l := x | 0x20; l < 'a' || l > 'z' {
+		if !foldEq(b[i], s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// EqualFoldString is EqualFold for two strings.
+func EqualFoldString(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if !foldEq(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func foldEq(x, y byte) bool {
+	if x == y {
+		return true
+	}
+	if x|0x20 != y|0x20 {
+		return false
+	}
+	l := x | 0x20
+	return l >= 'a' && l <= 'z'
 }
 
 func validHost(v []byte) bool {
@@ -326,7 +345,7 @@ func hasToken(v []byte, token string) bool {
 	for len(v) > 0 {
 		var t []byte
 		t, v = nextToken(v)
-		if equalFold(t, token) {
+		if EqualFold(t, token) {
 			return true
 		}
 	}
@@ -382,11 +401,11 @@ func connectionTokens(v []byte) (bits uint8) {
 		var t []byte
 		t, v = nextToken(v)
 		switch {
-		case equalFold(t, "close"):
+		case EqualFold(t, "close"):
 			bits |= connClose
-		case equalFold(t, "keep-alive"):
+		case EqualFold(t, "keep-alive"):
 			bits |= connKeepAlive
-		case equalFold(t, "upgrade"):
+		case EqualFold(t, "upgrade"):
 			bits |= connUpgrade
 		}
 	}
@@ -396,13 +415,13 @@ func connectionTokens(v []byte) (bits uint8) {
 // teChunked reports whether a Transfer-Encoding value is exactly "chunked"
 // (any case): like Go's net/http and nginx, nothing else, not even a list
 // ending in chunked, is accepted.
-func teChunked(v []byte) bool { return equalFold(v, "chunked") }
+func teChunked(v []byte) bool { return EqualFold(v, "chunked") }
 
 // findHeader returns the value of the first header called name.
 func findHeader(buf []byte, hs []header, name string) []byte {
 	for i := range hs {
 		h := &hs[i]
-		if int(h.name.end-h.name.off) == len(name) && equalFold(h.name.of(buf), name) {
+		if int(h.name.end-h.name.off) == len(name) && EqualFold(h.name.of(buf), name) {
 			return h.value.of(buf)
 		}
 	}

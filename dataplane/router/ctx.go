@@ -49,8 +49,13 @@ type Ctx struct {
 	// Caller is set by the server while an Inline handler runs on a loop
 	// that can call the app without leaving it (see CallApp).
 	Caller AppCaller
+	// Suspender is set by the server while an Inline handler runs on a loop.
+	Suspender Suspender
 	// Scratch is a pooled buffer handlers may use freely for the duration of the call.
 	Scratch []byte
+	// Trace, when tracing is on, is the traceparent of this request's span:
+	// blocks pass it to the app and into CloudEvents. Empty when off.
+	Trace []byte
 
 	offload Handler
 }
@@ -82,6 +87,24 @@ func (r *AppResponse) NumHeaders() int                     { return r.Head.NumHe
 func (r *AppResponse) HeaderAt(i int) (name, value []byte) { return r.Head.HeaderAt(i) }
 func (r *AppResponse) Header(name string) []byte           { return r.Head.Header(name) }
 
+// Suspender is implemented by the server: it lets an Inline handler answer
+// later from another goroutine, without a worker (see Suspend).
+type Suspender interface {
+	Suspend(c *Ctx) (resume func())
+}
+
+// CanSuspend reports whether Suspend is available (Inline handler on a loop).
+func (c *Ctx) CanSuspend() bool { return c.Suspender != nil }
+
+// Suspend hands the exchange to the caller: once the handler returns, the
+// server keeps the exchange pending (in pipeline order) until resume is
+// called, exactly once and from any goroutine, after the response has been
+// written into c (status, headers, body). Views into the request (path,
+// params, query, headers, body) are invalid once the handler returns: copy
+// what the completion needs first. Used by backend stores that batch reads
+// from many connections into one round trip (state.AsyncGetter).
+func (c *Ctx) Suspend() (resume func()) { return c.Suspender.Suspend(c) }
+
 // CanCallApp reports whether CallApp is available (Inline handler on a loop
 // with an app channel).
 func (c *Ctx) CanCallApp() bool { return c.Caller != nil }
@@ -109,6 +132,16 @@ func (c *Ctx) TakeOffload() Handler {
 	return h
 }
 
+// Context is the request's context: Ctx when the handler runs off the loop
+// (cancelled when the client goes away), else context.Background() (an
+// Inline handler never waits).
+func (c *Ctx) Context() context.Context {
+	if c.Ctx != nil {
+		return c.Ctx
+	}
+	return context.Background()
+}
+
 // Reset clears the exchange for reuse and keeps its buffers.
 func (c *Ctx) Reset() {
 	c.Body = nil
@@ -123,7 +156,9 @@ func (c *Ctx) Reset() {
 	c.Ctx = nil
 	c.Streamer = nil
 	c.Caller = nil
+	c.Suspender = nil
 	c.Scratch = c.Scratch[:0]
+	c.Trace = c.Trace[:0]
 	c.offload = nil
 }
 

@@ -124,7 +124,7 @@ func (cn *conn) startRequest(buf []byte) bool {
 	s.inflight.Add(1)
 	ex.keepAlive = req.KeepAlive && !s.draining.Load()
 	ex.isHead = req.MethodID == http1.MethodHead
-	if s.cfg.APILogging {
+	if s.timed {
 		ex.start = nanotime()
 	}
 	cl := req.ContentLength
@@ -135,7 +135,18 @@ func (cn *conn) startRequest(buf []byte) bool {
 	var refuse *apierr.Error
 	var msg string
 	route := cn.route(ex)
+	if s.cfg.CORS != nil {
+		if isPreflight(req) {
+			// Answered before authentication and routing, as daprd's
+			// CORS middleware does.
+			s.cfg.CORS.preflight(&ex.c)
+			refuse = corsPreflight
+		} else {
+			ex.cors = s.cfg.CORS.mark(req)
+		}
+	}
 	switch {
+	case refuse != nil:
 	case cl > s.cfg.MaxBodySize:
 		refuse, msg = apierr.BodyTooLarge, "request body too large"
 	case route == nil && ex.c.Route == nil && ex.notAllowed:
@@ -152,7 +163,7 @@ func (cn *conn) startRequest(buf []byte) bool {
 			ex.c.SetHeader("Content-Type", "text/plain; charset=utf-8")
 			ex.c.SetHeader("X-Content-Type-Options", "nosniff")
 			ex.c.WriteString("invalid api token\n")
-		} else {
+		} else if refuse != corsPreflight {
 			ex.c.Error(refuse, msg)
 		}
 		if bodyHere {
@@ -187,6 +198,7 @@ func (cn *conn) startRequest(buf []byte) bool {
 		ex.pipe = newBodyPipe(cn)
 		ex.c.BodyStream = ex.pipe
 		cn.partial = ex
+		ex.startSpan()
 		cn.startAsync(ex, route.Handler)
 		return true
 	}
@@ -319,6 +331,7 @@ func (cn *conn) feedPartial() bool {
 // An Async or Stream route with an Inline handler runs that on the loop
 // first; it may answer, Offload, or call the app from the loop.
 func (cn *conn) dispatch(ex *exchange, route *router.Route) {
+	ex.startSpan()
 	h := route.Handler
 	if route.Mode != router.Inline {
 		if route.Inline == nil {
@@ -332,8 +345,16 @@ func (cn *conn) dispatch(ex *exchange, route *router.Route) {
 	if cn.app != nil {
 		ex.c.Caller = ex
 	}
+	ex.c.Suspender = ex
 	h(&ex.c)
 	ex.c.Caller = nil
+	ex.c.Suspender = nil
+	if ex.suspended {
+		// Answered later by whoever holds resume (exchange.Suspend).
+		ex.suspended = false
+		cn.queue = append(cn.queue, ex)
+		return
+	}
 	if h := ex.c.TakeOffload(); h != nil {
 		ex.ownBody()
 		cn.startAsync(ex, h)

@@ -3,10 +3,8 @@ package server
 import (
 	"errors"
 	"io"
-	"log/slog"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/skiffd/skiff/dataplane/apierr"
 	"github.com/skiffd/skiff/dataplane/bufpool"
@@ -31,6 +29,7 @@ type exchange struct {
 	keepAlive  bool
 	isHead     bool
 	notAllowed bool
+	cors       uint8 // CORS headers to add (cors.go)
 	start      int64
 
 	failErr   *apierr.Error // set (under cn.mu) when the streamed body broke
@@ -42,13 +41,16 @@ type exchange struct {
 
 	// A call to the app from the loop (appcall.go); appDone != nil while
 	// it is pending (queued for a connection or in flight).
-	appReq    *[]byte
-	appDone   router.AppDone
+	appReq  *[]byte
+	appDone router.AppDone
+	// suspended is set by Suspend while the Inline handler runs.
+	suspended bool
 	appConn   *appConn
 	appReplay bool
 	appTries  int
 	appSlot   bool      // holds an --app-max-concurrency slot
 	appWait   *slotWait // queued for a slot
+	span      any       // the request's span, when tracing is on
 }
 
 var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
@@ -63,6 +65,8 @@ func getExchange(cn *conn) *exchange {
 }
 
 func (ex *exchange) release() {
+	// A request dropped before its answer still ends its span.
+	ex.finishSpan()
 	if ex.head != nil {
 		bufpool.Put(ex.head)
 		ex.head = nil
@@ -86,7 +90,7 @@ func (ex *exchange) release() {
 	ex.cn = nil
 	ex.done = false
 	ex.stream = nil
-	ex.keepAlive, ex.isHead, ex.notAllowed = false, false, false
+	ex.keepAlive, ex.isHead, ex.notAllowed, ex.cors = false, false, false, 0
 	ex.start, ex.remaining, ex.received = 0, 0, 0
 	ex.chunked.Reset()
 	ex.pipe = nil
@@ -162,11 +166,38 @@ func (ex *exchange) run(h router.Handler) {
 	cn.complete(ex)
 }
 
+// Suspend implements router.Suspender: the exchange stays queued once the
+// Inline handler returns, and resume completes it as a worker would.
+func (ex *exchange) Suspend(c *router.Ctx) (resume func()) {
+	ex.suspended = true
+	return ex.resume
+}
+
+func (ex *exchange) resume() {
+	ex.encode()
+	ex.cn.complete(ex)
+}
+
 // encode renders the response into ex.resp.
 func (ex *exchange) encode() {
 	b := bufpool.Get(len(ex.c.RespBody) + len(ex.c.Headers()) + 128)
 	*b = ex.cn.s.appendResponse(*b, ex)
 	ex.resp = b
+}
+
+// startSpan starts the request's span when tracing is on.
+func (ex *exchange) startSpan() {
+	if t := ex.cn.s.cfg.Tracing; t != nil {
+		ex.span = t.Start(&ex.c)
+	}
+}
+
+// finishSpan ends the request's span, once, before its head is encoded.
+func (ex *exchange) finishSpan() {
+	if ex.span != nil {
+		ex.cn.s.cfg.Tracing.Finish(&ex.c, ex.span)
+		ex.span = nil
+	}
 }
 
 func routeName(r *router.Route) string {
@@ -179,10 +210,14 @@ func routeName(r *router.Route) string {
 // appendResponse encodes status line, headers and body of ex.
 func (s *Server) appendResponse(dst []byte, ex *exchange) []byte {
 	c := &ex.c
+	ex.finishSpan()
 	status := c.StatusCode()
 	dst = http1.AppendStatusLine(dst, 1, status)
 	dst = append(dst, *s.date.Load()...)
 	dst = append(dst, c.Headers()...)
+	if ex.cors != 0 {
+		dst = s.cfg.CORS.appendHeaders(dst, ex.cors, &c.Req)
+	}
 	bodyAllowed := status >= 200 && status != 204 && status != 304
 	if bodyAllowed {
 		dst = append(dst, "Content-Length: "...)
@@ -207,22 +242,22 @@ func (ex *exchange) appendConnection(dst []byte) []byte {
 	return dst
 }
 
+// logRequest runs once per answered request: metrics, then the API log.
 func (s *Server) logRequest(ex *exchange) {
+	if s.cfg.Metrics != nil {
+		s.observe(ex)
+	}
 	if !s.cfg.APILogging {
 		return
 	}
-	s.cfg.Logger.Info("HTTP API Called",
-		slog.String("method", string(ex.c.Req.Method())),
-		slog.String("path", string(ex.c.Req.Path())),
-		slog.Int("code", ex.c.StatusCode()),
-		slog.Duration("duration", time.Duration(nanotime()-ex.start)),
-	)
+	s.logAPICall(ex)
 }
 
 // StartStream implements router.Streamer: the head goes out now, the body
 // as the handler writes it, in order with the connection's other responses.
 func (ex *exchange) StartStream(c *router.Ctx, contentLength int64) (io.WriteCloser, error) {
 	cn := ex.cn
+	ex.finishSpan()
 	st := &streamState{ex: ex, chunked: contentLength < 0}
 	st.cond.L = &cn.mu
 	h := bufpool.Get(256 + len(c.Headers()))
@@ -230,6 +265,9 @@ func (ex *exchange) StartStream(c *router.Ctx, contentLength int64) (io.WriteClo
 	*h = http1.AppendStatusLine(*h, 1, status)
 	*h = append(*h, *cn.s.date.Load()...)
 	*h = append(*h, c.Headers()...)
+	if ex.cors != 0 {
+		*h = cn.s.cfg.CORS.appendHeaders(*h, ex.cors, &c.Req)
+	}
 	noBody := status < 200 || status == 204 || status == 304
 	switch {
 	case noBody:
@@ -278,6 +316,7 @@ type streamState struct {
 	discard bool
 	fin     bool
 	aborted bool
+	sent    int64 // body bytes written, for metrics
 }
 
 // streamHigh is how much a streaming handler may run ahead of the socket;
@@ -318,6 +357,7 @@ func (st *streamState) Write(p []byte) (int, error) {
 		*b = append(*b, p...)
 	}
 	st.pending += len(*b) - before
+	st.sent += int64(len(p))
 	cn.mu.Unlock()
 	_ = cn.gc.Wake(nil)
 	return len(p), nil

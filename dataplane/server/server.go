@@ -16,8 +16,18 @@ import (
 
 	"github.com/skiffd/skiff/dataplane/appchannel"
 	"github.com/skiffd/skiff/dataplane/http1"
+	"github.com/skiffd/skiff/dataplane/metrics"
 	"github.com/skiffd/skiff/dataplane/router"
 )
+
+// Tracing is the tracer's hook into the server (dataplane/tracing).
+type Tracing interface {
+	// Start runs once the request is routed, before its handler; it returns
+	// the span (nil: not traced).
+	Start(c *router.Ctx) any
+	// Finish runs before the response head is encoded; it may add headers.
+	Finish(c *router.Ctx, span any)
+}
 
 // Config is what the server needs from the command line.
 type Config struct {
@@ -43,10 +53,25 @@ type Config struct {
 	APIToken   string
 	Logger     *slog.Logger
 	APILogging bool
+	// APILogger, when set, receives the API log lines instead of Logger
+	// (daprd logs API calls at info level whatever --log-level says).
+	APILogger *slog.Logger
+	// APILogOmitHealth and APILogObfuscate are Configuration
+	// spec.logging.apiLogging's omitHealthChecks and obfuscateURLs.
+	APILogOmitHealth bool
+	APILogObfuscate  bool
+	// Metrics, when set, records every answered request (observe.go).
+	Metrics *metrics.HTTPServer
+	// CORS, when set, answers preflights and adds daprd's CORS headers
+	// (cors.go); nil means no CORS headers at all.
+	CORS *CORS
 	// Loops is the number of event loops; 0 means one per two CPUs (at
 	// least one): a sidecar leaves cores to its app, and work that waits
 	// runs on the worker pool, which uses every core anyway.
 	Loops int
+	// Tracing, when set, starts a span per routed request and ends it when
+	// the response head is encoded (nil: tracing off, no cost).
+	Tracing Tracing
 	// AppChannel, when set, is the app the loops may call themselves
 	// (router.Ctx.CallApp), with its settings; see appcall.go.
 	AppChannel *appchannel.Client
@@ -74,6 +99,9 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.APILogger == nil {
+		c.APILogger = c.Logger
+	}
 	if c.Loops <= 0 {
 		c.Loops = max(1, runtime.GOMAXPROCS(0)/2)
 	}
@@ -88,6 +116,7 @@ type Server struct {
 	eng   gnet.Engine
 	pool  *workerPool
 	token []byte
+	timed bool // requests read the clock at start (API logging, metrics)
 
 	date atomic.Pointer[[]byte] // "Date: …\r\n", refreshed every second
 
@@ -116,6 +145,7 @@ func New(cfg Config) *Server {
 	if cfg.APIToken != "" {
 		s.token = []byte(cfg.APIToken)
 	}
+	s.timed = cfg.APILogging || cfg.Metrics != nil
 	s.refreshDate(time.Now())
 	return s
 }
