@@ -16,6 +16,38 @@ type Health struct {
 	appID    string
 	ready    atomic.Bool // components loaded and, with --app-port, the app answering
 	outbound atomic.Bool // components loaded: calls out of the app can be served
+	// checks are component readiness probes (a backend still connecting);
+	// healthz is not ready while one returns an error, and names it.
+	checks atomic.Pointer[[]func() error]
+}
+
+// AddCheck adds a readiness probe: healthz answers ERR_HEALTH_NOT_READY with
+// the probe's error while it returns one. Probes run on the event loop and
+// must not block (read an atomic).
+func (h *Health) AddCheck(f func() error) {
+	for {
+		old := h.checks.Load()
+		var next []func() error
+		if old != nil {
+			next = append(next, *old...)
+		}
+		next = append(next, f)
+		if h.checks.CompareAndSwap(old, &next) {
+			return
+		}
+	}
+}
+
+// notReady returns the first failing probe's error.
+func (h *Health) notReady() error {
+	if p := h.checks.Load(); p != nil {
+		for _, f := range *p {
+			if err := f(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // New returns a Health that is not ready yet.
@@ -46,6 +78,10 @@ func (h *Health) healthz(c *router.Ctx) {
 	}
 	if !h.ready.Load() {
 		c.Error(apierr.HealthNotReady, "dapr is not ready")
+		return
+	}
+	if err := h.notReady(); err != nil {
+		c.Error(apierr.HealthNotReady, "dapr is not ready: "+err.Error())
 		return
 	}
 	c.SetStatus(204)

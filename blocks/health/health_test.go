@@ -1,6 +1,8 @@
 package health
 
 import (
+	"errors"
+	"sync/atomic"
 	"testing"
 
 	"github.com/skiffd/skiff/dataplane/router"
@@ -74,5 +76,31 @@ func TestHealthzDoesNotAllocate(t *testing.T) {
 	})
 	if n != 0 || c.StatusCode() != 204 {
 		t.Fatalf("%v allocations, status %d", n, c.StatusCode())
+	}
+}
+
+func TestHealthzChecks(t *testing.T) {
+	h := New("app1")
+	tbl := router.New()
+	tbl.MustAdd(h.Routes()...)
+	h.SetReady(true)
+	var down atomic.Bool
+	down.Store(true)
+	h.AddCheck(func() error { return nil })
+	h.AddCheck(func() error {
+		if down.Load() {
+			return errors.New("state store cache is not ready: dial tcp: refused")
+		}
+		return nil
+	})
+	var c router.Ctx
+	serve(t, tbl, "GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\n\r\n", &c)
+	if c.StatusCode() != 500 || string(c.RespBody) != `{"errorCode":"ERR_HEALTH_NOT_READY","message":"dapr is not ready: state store cache is not ready: dial tcp: refused"}` {
+		t.Fatalf("%d %s", c.StatusCode(), c.RespBody)
+	}
+	down.Store(false)
+	serve(t, tbl, "GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\n\r\n", &c)
+	if c.StatusCode() != 204 {
+		t.Fatalf("%d %s", c.StatusCode(), c.RespBody)
 	}
 }

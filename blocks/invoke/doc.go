@@ -15,6 +15,11 @@
 // copy buffer) is pooled; the app's response is closed before the handler
 // returns, small bodies having been copied into the Ctx first.
 //
+// Resiliency: Config.Policy, when set (a Resiliency document applies to
+// our app), is resolved once at startup; calls then run on a worker under
+// it (resiliency.go), with a body streamed in kept for replay up to
+// Config.ReplayLimit. Without a policy nothing changes on the loop path.
+//
 // Multi-host invocation (other app ids through name resolution and the
 // internal gRPC port) is not done yet: any app id other than our own fails as
 // daprd fails when it cannot resolve one.

@@ -80,7 +80,7 @@ func basicAppID(r *http1.Request, dst []byte) ([]byte, bool) {
 	if i < 0 || bytes.IndexByte(pair[i+1:], ':') >= 0 {
 		return nil, false
 	}
-	if !equalFold(pair[:i], "dapr-app-id") {
+	if !http1.EqualFold(pair[:i], "dapr-app-id") {
 		return nil, false
 	}
 	return pair[i+1:], true
@@ -223,6 +223,10 @@ func (s *Service) ServeHTTP(c *router.Ctx) {
 		ctx = context.Background()
 	}
 	resp := &cl.resp
+	if s.cfg.Policy != nil {
+		s.serveWithPolicy(ctx, c, cl, target)
+		return
+	}
 	if e := s.Invoke(ctx, target, req, resp); e != nil {
 		c.Error(e.API, e.Msg)
 		return
@@ -241,7 +245,7 @@ const inlineMax = 64 << 10
 // answer could not keep) goes to ServeHTTP on a worker.
 func (s *Service) ServeInline(c *router.Ctx) {
 	r := &c.Req
-	if s.cfg.Channel == nil || !c.CanCallApp() || len(c.Body) > inlineMax ||
+	if s.cfg.Channel == nil || s.cfg.Policy != nil || !c.CanCallApp() || len(c.Body) > inlineMax ||
 		r.MethodID == http1.MethodHead || r.MethodID == http1.MethodOther {
 		c.Offload(s.ServeHTTP)
 		return
@@ -301,7 +305,7 @@ func (s *Service) prepare(c *router.Ctx, cl *call) (target []byte, ok bool) {
 	cl.path = append(cl.path, method...)
 	req.Path = cl.path
 	req.Query = r.Query()
-	s.forwardHeaders(r, req, target)
+	s.forwardHeaders(r, req, c.Trace)
 	return target, true
 }
 
@@ -361,14 +365,20 @@ func (s *Service) verb(r *http1.Request, cl *call) ([]byte, bool) {
 
 // forwardHeaders copies the caller's headers, minus hop-by-hop and framing
 // headers (the app channel frames the request itself) and the ones daprd
-// consumes, then adds the caller/callee identity.
-func (s *Service) forwardHeaders(r *http1.Request, req *appchannel.Request, target []byte) {
+// consumes, then adds the caller/callee identity. With tracing on (trace
+// set: the API span's traceparent), the app gets the span as its parent
+// instead of the caller's traceparent, as from daprd.
+func (s *Service) forwardHeaders(r *http1.Request, req *appchannel.Request, trace []byte) {
 	for i := 0; i < r.NumHeaders(); i++ {
 		name, value := r.HeaderAt(i)
-		if dropRequestHeader(name) || s.dropToken && equalFold(name, "dapr-api-token") {
+		if dropRequestHeader(name) || s.dropToken && http1.EqualFold(name, "dapr-api-token") ||
+			len(trace) > 0 && http1.EqualFold(name, "traceparent") {
 			continue
 		}
 		req.AddHeader(name, value)
+	}
+	if len(trace) > 0 {
+		req.AddHeader([]byte("traceparent"), trace)
 	}
 	req.AddHeaderString("dapr-caller-app-id", s.cfg.AppID)
 	req.AddHeaderString("dapr-callee-app-id", s.cfg.AppID)
@@ -377,28 +387,28 @@ func (s *Service) forwardHeaders(r *http1.Request, req *appchannel.Request, targ
 func dropRequestHeader(name []byte) bool {
 	switch len(name) {
 	case 2:
-		return equalFold(name, "te")
+		return http1.EqualFold(name, "te")
 	case 4:
-		return equalFold(name, "host")
+		return http1.EqualFold(name, "host")
 	case 6:
-		return equalFold(name, "expect") // we answered 100-continue already
+		return http1.EqualFold(name, "expect") // we answered 100-continue already
 	case 7:
-		return equalFold(name, "upgrade") || equalFold(name, "trailer")
+		return http1.EqualFold(name, "upgrade") || http1.EqualFold(name, "trailer")
 	case 10:
-		return equalFold(name, "connection") || equalFold(name, "keep-alive")
+		return http1.EqualFold(name, "connection") || http1.EqualFold(name, "keep-alive")
 	case 11:
-		return equalFold(name, "dapr-app-id")
+		return http1.EqualFold(name, "dapr-app-id")
 	case 14:
-		return equalFold(name, "content-length")
+		return http1.EqualFold(name, "content-length")
 	case 16:
-		return equalFold(name, "proxy-connection")
+		return http1.EqualFold(name, "proxy-connection")
 	case 17:
-		return equalFold(name, "transfer-encoding")
+		return http1.EqualFold(name, "transfer-encoding")
 	case 18:
 		// Identity headers are ours to set: a caller must not spoof them.
-		return equalFold(name, "dapr-caller-app-id") || equalFold(name, "dapr-callee-app-id")
+		return http1.EqualFold(name, "dapr-caller-app-id") || http1.EqualFold(name, "dapr-callee-app-id")
 	case 21:
-		return equalFold(name, "dapr-caller-namespace")
+		return http1.EqualFold(name, "dapr-caller-namespace")
 	}
 	return false
 }
@@ -406,19 +416,19 @@ func dropRequestHeader(name []byte) bool {
 func dropResponseHeader(name []byte) bool {
 	switch len(name) {
 	case 2:
-		return equalFold(name, "te")
+		return http1.EqualFold(name, "te")
 	case 4:
-		return equalFold(name, "date") // the server writes its own
+		return http1.EqualFold(name, "date") // the server writes its own
 	case 7:
-		return equalFold(name, "upgrade") || equalFold(name, "trailer")
+		return http1.EqualFold(name, "upgrade") || http1.EqualFold(name, "trailer")
 	case 10:
-		return equalFold(name, "connection") || equalFold(name, "keep-alive")
+		return http1.EqualFold(name, "connection") || http1.EqualFold(name, "keep-alive")
 	case 14:
-		return equalFold(name, "content-length")
+		return http1.EqualFold(name, "content-length")
 	case 16:
-		return equalFold(name, "proxy-connection")
+		return http1.EqualFold(name, "proxy-connection")
 	case 17:
-		return equalFold(name, "transfer-encoding")
+		return http1.EqualFold(name, "transfer-encoding")
 	}
 	return false
 }
@@ -486,21 +496,4 @@ func abort(w io.WriteCloser, err error) {
 		return
 	}
 	_ = w.Close()
-}
-
-// equalFold compares ASCII case-insensitively; s must be lower case.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		ch := b[i]
-		if 'A' <= ch && ch <= 'Z' {
-			ch += 'a' - 'A'
-		}
-		if ch != s[i] {
-			return false
-		}
-	}
-	return true
 }

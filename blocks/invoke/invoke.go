@@ -5,6 +5,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/skiffd/skiff/blocks/resiliency"
 	"github.com/skiffd/skiff/dataplane/apierr"
 	"github.com/skiffd/skiff/dataplane/appchannel"
 	"github.com/skiffd/skiff/dataplane/router"
@@ -26,6 +27,12 @@ type Config struct {
 	// AppHealthy, when set (app health checks enabled), refuses calls while
 	// it reports false, as daprd does.
 	AppHealthy func() bool
+	// Policy is the resiliency policy of calls to our app, resolved once
+	// (nil: none applies, and calls keep the event-loop fast path).
+	Policy *resiliency.AppPolicy
+	// ReplayLimit bounds the buffer that keeps a streamed request body for
+	// retries (--max-body-size); a larger body is sent once.
+	ReplayLimit int64
 }
 
 // Error is a failed invocation, as daprd reports it.

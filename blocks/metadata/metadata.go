@@ -29,6 +29,18 @@ type AppConnection struct {
 	Protocol       string `json:"protocol,omitempty"`
 	ChannelAddress string `json:"channelAddress,omitempty"`
 	MaxConcurrency int    `json:"maxConcurrency,omitempty"`
+	// Health is set when app health checks are on.
+	Health *AppHealth `json:"health,omitempty"`
+}
+
+// AppHealth is daprd's appConnectionProperties.health; HealthStatus is
+// skiff's addition (HEALTHY or UNHEALTHY).
+type AppHealth struct {
+	HealthCheckPath     string `json:"healthCheckPath,omitempty"`
+	HealthProbeInterval string `json:"healthProbeInterval,omitempty"`
+	HealthProbeTimeout  string `json:"healthProbeTimeout,omitempty"`
+	HealthThreshold     int    `json:"healthThreshold,omitempty"`
+	HealthStatus        string `json:"healthStatus,omitempty"`
 }
 
 // Info is the part of the answer fixed at startup.
@@ -52,6 +64,8 @@ type Metadata struct {
 	Subscriptions func() any
 	// Extra returns attributes merged into "extended" at request time.
 	Extra func() map[string]string
+	// AppHealthStatus, when set, fills App.Health.HealthStatus.
+	AppHealthStatus func() string
 }
 
 // New returns the metadata block for info.
@@ -124,6 +138,11 @@ func (m *Metadata) Snapshot() any {
 	}
 	if m.info.App.Port != 0 {
 		app := m.info.App
+		if app.Health != nil && m.AppHealthStatus != nil {
+			h := *app.Health
+			h.HealthStatus = m.AppHealthStatus()
+			app.Health = &h
+		}
 		r.App = &app
 	}
 	return r

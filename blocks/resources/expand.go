@@ -1,8 +1,8 @@
 package resources
 
 import (
-	"crypto/rand"
 	"fmt"
+	"github.com/skiffd/skiff/blocks/internal/uuid"
 	"os"
 	"strings"
 )
@@ -45,11 +45,7 @@ func (o Options) getenv(key string) string {
 // daprd gives when {podName} is used but unknown.
 func (o Options) Expand(name, value string) (string, error) {
 	for strings.Contains(value, "{uuid}") {
-		u, err := newUUID()
-		if err != nil {
-			return "", fmt.Errorf("failed to generate UUID: %w", err)
-		}
-		value = strings.Replace(value, "{uuid}", u, 1)
+		value = strings.Replace(value, "{uuid}", uuid.New(), 1)
 	}
 	if strings.Contains(value, "{podName}") {
 		if o.PodName == "" {
@@ -81,15 +77,4 @@ func (o Options) envAllowed(key string) bool {
 		}
 	}
 	return false
-}
-
-// newUUID returns a random (version 4) UUID in its usual text form.
-func newUUID() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
 }
