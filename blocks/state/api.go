@@ -37,6 +37,7 @@ type entry struct {
 	fast     FastGetter // set only for inline stores
 	tx       Transactional
 	query    Querier
+	async    AsyncGetter // set only for stores that are not inline
 	features Feature
 }
 
@@ -66,6 +67,9 @@ func New(cfg Config, stores []StoreEntry) (*API, error) {
 		if is, ok := s.Store.(InlineStore); ok && is.InlineSafe() {
 			e.inline = true
 			e.fast, _ = s.Store.(FastGetter)
+		}
+		if ag, ok := s.Store.(AsyncGetter); ok && !e.inline && ag.AsyncGets() {
+			e.async = ag
 		}
 		if tx, ok := s.Store.(Transactional); ok && e.features.Has(FeatureTransactional) {
 			e.tx = tx
@@ -169,15 +173,20 @@ func (e *entry) get(ctx context.Context, key, consistency string, md map[string]
 	}
 	resp, err := e.store.Get(ctx, &GetRequest{Key: k, Consistency: consistency, Metadata: md})
 	if err != nil {
-		status := 500
-		var he HTTPError
-		if errors.As(err, &he) {
-			status = he.HTTPStatus()
-		}
-		return GetResponse{}, legacy(status, apierr.StateGet.Code,
-			"fail to get "+key+" from state store "+e.name+": "+err.Error())
+		return GetResponse{}, e.getError(key, err)
 	}
 	return resp, nil
+}
+
+// getError is daprd's answer to a failed read of key.
+func (e *entry) getError(key string, err error) *Error {
+	status := 500
+	var he HTTPError
+	if errors.As(err, &he) {
+		status = he.HTTPStatus()
+	}
+	return legacy(status, apierr.StateGet.Code,
+		"fail to get "+key+" from state store "+e.name+": "+err.Error())
 }
 
 // Save writes reqs (keys as the app sent them; rewritten in place to stored

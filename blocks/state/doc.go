@@ -13,6 +13,14 @@
 //   - A store that may block (network I/O) reports InlineSafe() == false (or
 //     does not implement InlineStore); its requests are moved to the worker
 //     pool with router.Ctx.Offload before anything is parsed.
+//   - A store that implements AsyncGetter (Redis, PostgreSQL) serves plain
+//     GETs without a worker: the handler copies the key, suspends the
+//     exchange (router.Ctx.Suspend) and the store's completion, on one of its
+//     GetBatcher goroutines, writes the answer into the Ctx and resumes it.
+//     Nothing from the request is used after the handler returns.
+//   - Lazy wraps a backend store that connects in the background; until it
+//     does, calls fail with a 500 naming the component and Ready feeds
+//     healthz.
 //   - FastGetter.AppendGet appends the value into the caller's buffer and may
 //     return an etag view into the store's memory; stores that implement it
 //     must never mutate a stored item in place (replace it instead), so the

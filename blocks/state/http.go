@@ -1,7 +1,6 @@
 package state
 
 import (
-	"context"
 	"sort"
 	"sync"
 	"time"
@@ -45,13 +44,6 @@ func (a *API) Routes() []router.Route {
 		{Name: "state.delete", Methods: del, Pattern: "/v1.0/state/{storeName}/bulk", Mode: router.Inline, Handler: handler("bulk", a.serveDelete)},
 		{Name: "state.delete", Methods: del, Pattern: "/v1.0/state/{storeName}/transaction", Mode: router.Inline, Handler: handler("transaction", a.serveDelete)},
 	}
-}
-
-func ctxOf(c *router.Ctx) context.Context {
-	if c.Ctx != nil {
-		return c.Ctx
-	}
-	return context.Background()
 }
 
 func fail(c *router.Ctx, e *Error) {
@@ -221,6 +213,14 @@ func (a *API) route(c *router.Ctx, store []byte, slow router.Handler) (*entry, b
 
 func (a *API) serveGet(c *router.Ctx, fixed string, slow router.Handler) {
 	store, key := params(c, fixed)
+	if slow != nil && c.CanSuspend() && len(c.Req.Query()) == 0 {
+		// A backend store that batches reads answers from its own
+		// goroutine: no worker hand-off per request.
+		if e, _ := a.lookup(store); e != nil && e.async != nil {
+			a.asyncGet(c, e, key)
+			return
+		}
+	}
 	e, ok := a.route(c, store, slow)
 	if !ok {
 		return
@@ -230,11 +230,37 @@ func (a *API) serveGet(c *router.Ctx, fixed string, slow router.Handler) {
 		return
 	}
 	md, consistency, _ := queryParams(c)
-	resp, aerr := e.get(ctxOf(c), string(key), consistency, md)
+	resp, aerr := e.get(c.Context(), string(key), consistency, md)
 	if aerr != nil {
 		fail(c, aerr)
 		return
 	}
+	answerGet(c, resp)
+}
+
+// asyncGet starts a read on an AsyncGetter and suspends the exchange; the
+// store's completion writes the answer and resumes it. The key is copied
+// (storeKey builds a new string): c's views die when this returns.
+func (a *API) asyncGet(c *router.Ctx, e *entry, key []byte) {
+	k := string(key)
+	sk, aerr := e.storeKey(k)
+	if aerr != nil {
+		fail(c, aerr)
+		return
+	}
+	resume := c.Suspend()
+	e.async.GetAsync(sk, func(resp GetResponse, err error) {
+		if err != nil {
+			fail(c, e.getError(k, err))
+		} else {
+			answerGet(c, resp)
+		}
+		resume()
+	})
+}
+
+// answerGet writes a store's answer to a GET as daprd does.
+func answerGet(c *router.Ctx, resp GetResponse) {
 	if !resp.Found || resp.Data == nil {
 		c.SetStatus(204)
 		return
@@ -313,7 +339,7 @@ func (a *API) serveDelete(c *router.Ctx, fixed string, slow router.Handler) {
 		s := string(v)
 		etag = &s
 	}
-	if aerr := e.delete(ctxOf(c), string(key), etag, Options{Concurrency: concurrency, Consistency: consistency}, md); aerr != nil {
+	if aerr := e.delete(c.Context(), string(key), etag, Options{Concurrency: concurrency, Consistency: consistency}, md); aerr != nil {
 		fail(c, aerr)
 		return
 	}
@@ -346,7 +372,7 @@ func (a *API) serveSave(c *router.Ctx, fixed string, slow router.Handler) {
 		return
 	}
 	md, _, _ := queryParams(c)
-	if aerr := e.save(ctxOf(c), reqs, md); aerr != nil {
+	if aerr := e.save(c.Context(), reqs, md); aerr != nil {
 		fail(c, aerr)
 		return
 	}
@@ -366,7 +392,7 @@ func (a *API) serveBulk(c *router.Ctx, fixed string, slow router.Handler) {
 	}
 	md, _, _ := queryParams(c)
 	bodyMD = mergeMD(bodyMD, md)
-	items, aerr := e.bulkGet(ctxOf(c), keys, parallelism, bodyMD)
+	items, aerr := e.bulkGet(c.Context(), keys, parallelism, bodyMD)
 	if aerr != nil {
 		fail(c, aerr)
 		return
@@ -472,7 +498,7 @@ func (a *API) serveTransaction(c *router.Ctx, fixed string, slow router.Handler)
 	if md == nil {
 		md = map[string]string{} // daprd always has a (possibly empty) query map
 	}
-	if aerr := e.transact(ctxOf(c), ops, bodyMD, md); aerr != nil {
+	if aerr := e.transact(c.Context(), ops, bodyMD, md); aerr != nil {
 		fail(c, aerr)
 		return
 	}
@@ -486,7 +512,7 @@ func (a *API) serveQuery(c *router.Ctx, fixed string, slow router.Handler) {
 		return
 	}
 	md, _, _ := queryParams(c)
-	resp, aerr := e.runQuery(ctxOf(c), c.Body, md)
+	resp, aerr := e.runQuery(c.Context(), c.Body, md)
 	if aerr != nil {
 		fail(c, aerr)
 		return

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"github.com/skiffd/skiff/dataplane/http1"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -343,29 +344,10 @@ func keyIs(raw []byte, name string) bool {
 	inner := raw[1 : len(raw)-1]
 	for _, c := range inner {
 		if c == '\\' {
-			return equalFold(appendUnquote(nil, raw), name)
+			return http1.EqualFold(appendUnquote(nil, raw), name)
 		}
 	}
-	return equalFold(inner, name)
-}
-
-func equalFold(a []byte, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if x >= 'A' && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if y >= 'A' && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
+	return http1.EqualFold(inner, name)
 }
 
 // appendUnquote decodes the valid string literal lit (quotes included) and

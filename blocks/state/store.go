@@ -173,6 +173,18 @@ type InlineStore interface {
 	InlineSafe() bool
 }
 
+// AsyncGetter is implemented by backend stores that serve plain reads (no
+// metadata, no consistency option) without blocking a goroutine per
+// request: GetAsync starts the read of key (the stored key, which the store
+// may keep) and calls done exactly once, from any goroutine, typically after
+// a round trip shared with other requests. The block then answers from the
+// event loop without a worker hand-off. AsyncGets reports whether the store
+// takes that path (a wrapper may not).
+type AsyncGetter interface {
+	AsyncGets() bool
+	GetAsync(key string, done func(GetResponse, error))
+}
+
 // ItemInfo describes a value served by AppendGet. ETag is a view into the
 // store's immutable item (see doc.go); Expire is the expiry time in Unix
 // nanoseconds, 0 for none.

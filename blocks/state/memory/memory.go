@@ -4,6 +4,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"errors"
+	"github.com/skiffd/skiff/blocks/internal/uuid"
 	"hash/maphash"
 	"math/rand/v2"
 	"slices"
@@ -204,21 +205,11 @@ func (sh *shard) newItem(value []byte, ttlSeconds, now int64) *item {
 	return it
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendUUID appends a random (version 4) UUID in its 36-character form.
+// appendUUID appends a random (version 4) UUID from the shard's generator.
 func appendUUID(dst []byte, r *rand.ChaCha8) []byte {
 	var u [16]byte
 	_, _ = r.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	for i, b := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			dst = append(dst, '-')
-		}
-		dst = append(dst, hexDigits[b>>4], hexDigits[b&15])
-	}
-	return dst
+	return uuid.AppendV4(dst, u)
 }
 
 // Set writes one key, honouring etag and first-write.
