@@ -1,0 +1,258 @@
+package pubsub
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/skiffd/skiff/dataplane/apierr"
+)
+
+// ---- bulk publish ----
+
+// bulkEntryJSON is one item of a bulk publish body.
+type bulkEntryJSON struct {
+	EntryID     string            `json:"entryId"`
+	Event       json.RawMessage   `json:"event"`
+	ContentType string            `json:"contentType"`
+	Metadata    map[string]string `json:"metadata"`
+}
+
+// ParseBulkPublish parses a bulk publish body
+// ([{entryId, event, contentType, metadata}]) and converts each event to
+// the bytes daprd publishes (ConvertEventToBytes). The error kinds are
+// daprd's: a body that is not the array → ERR_PUBSUB_EVENTS_SER (400); an
+// event that does not fit its content type → ERR_PUBSUB_CLOUD_EVENTS_SER
+// (500); a missing or repeated entryId → ERR_PUBSUB_EVENTS_SER.
+func ParseBulkPublish(body []byte, topic, pubsub string, reqMeta map[string]string) ([]BulkEntry, *Failure) {
+	var in []bulkEntryJSON
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, failf(apierr.PubsubEventsSer, "error when unmarshaling the request for topic %s pubsub %s: %s", topic, pubsub, err)
+	}
+	entries := make([]BulkEntry, len(in))
+	ids := make(map[string]bool, len(in))
+	for i := range in {
+		e := &in[i]
+		b, err := ConvertEventToBytes(e.Event, e.ContentType)
+		if err != nil {
+			return nil, failf(apierr.PubsubCloudEventsSer, "error when marshalling cloud event envelope for topic %s pubsub %s", topic, pubsub)
+		}
+		entries[i] = BulkEntry{Event: b, ContentType: e.ContentType}
+		if e.Metadata != nil {
+			md := make(map[string]string, len(reqMeta)+len(e.Metadata))
+			for k, v := range reqMeta {
+				md[k] = v
+			}
+			for k, v := range e.Metadata {
+				md[k] = v
+			}
+			entries[i].Metadata = md
+		}
+		if e.EntryID == "" || ids[e.EntryID] {
+			return nil, failf(apierr.PubsubEventsSer, "error marshaling events to bytes for topic %s pubsub %s. error: entryId is duplicated or not present for entry", topic, pubsub)
+		}
+		ids[e.EntryID] = true
+		entries[i].EntryID = e.EntryID
+	}
+	return entries, nil
+}
+
+// ConvertEventToBytes is daprd's: binary content types take a base64
+// string, text types a string, JSON and CloudEvent types any JSON value.
+func ConvertEventToBytes(ev json.RawMessage, ct string) ([]byte, error) {
+	switch {
+	case IsBinaryContentType(ct):
+		var s string
+		if json.Unmarshal(ev, &s) != nil {
+			return nil, errMismatch
+		}
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return nil, fmt.Errorf("error: unable to decode base64 application/octect-stream data: %w", err)
+		}
+		return b, nil
+	case IsStringContentType(ct):
+		var s string
+		if json.Unmarshal(ev, &s) != nil {
+			return nil, errMismatch
+		}
+		return []byte(s), nil
+	case IsJSONContentType(ct) || IsCloudEventContentType(ct):
+		if len(ev) == 0 {
+			return []byte("null"), nil
+		}
+		return appendCompact(nil, ev), nil
+	}
+	return nil, errMismatch
+}
+
+// BulkPublish wraps each entry (unless rawPayload) and publishes them.
+// A nil Failure and no failed entries mean 204.
+func (a *API) BulkPublish(ctx context.Context, c *Component, topicB []byte, entries []BulkEntry, reqMeta map[string]string, traceParent, traceState []byte) ([]BulkFailure, *Failure) {
+	raw, err := RawPayload(reqMeta)
+	if err != nil {
+		return nil, failf(apierr.PubsubRequestMetadata, "failed deserializing metadata. Error: %s", err)
+	}
+	topic := a.intern(topicB)
+	if !raw {
+		for i := range entries {
+			e := &entries[i]
+			in := PublishInput{Topic: topicB, ContentType: []byte(e.ContentType), Body: e.Event, Metadata: e.Metadata, TraceParent: traceParent, TraceState: traceState}
+			var tp [55]byte
+			buf, f := a.envelope(nil, &tp, c, &in)
+			if f != nil {
+				return nil, f
+			}
+			e.Event = buf
+		}
+	}
+	if !c.PublishAllowed(topic) {
+		return nil, failf(apierr.PubsubForbidden, "topic %s is not allowed for app id %s", topic, a.appID)
+	}
+	req := BulkPublishRequest{Topic: topic, Entries: entries, Metadata: reqMeta}
+	if c.bulk != nil {
+		return c.bulk.BulkPublish(ctx, &req), nil
+	}
+	var failed []BulkFailure
+	for i := range entries {
+		e := &entries[i]
+		if err := c.PS.Publish(ctx, &PublishRequest{Topic: topic, Data: e.Event, ContentType: e.ContentType, Metadata: e.Metadata}); err != nil {
+			failed = append(failed, BulkFailure{EntryID: e.EntryID, Err: err})
+		}
+	}
+	return failed, nil
+}
+
+// AppendBulkFailure appends daprd's answer to a bulk publish with failed
+// entries: {"failedEntries":[{"entryId","error"}],"errorCode":…}.
+func AppendBulkFailure(dst []byte, failed []BulkFailure) []byte {
+	dst = append(dst, `{"failedEntries":[`...)
+	for i, f := range failed {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"entryId":`...)
+		dst = apierr.AppendJSONString(dst, f.EntryID)
+		if f.Err != nil {
+			dst = append(dst, `,"error":`...)
+			dst = apierr.AppendJSONString(dst, f.Err.Error())
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, `],"errorCode":"ERR_PUBSUB_PUBLISH_MESSAGE"}`...)
+}
+
+// ---- bulk subscribe ----
+
+// handleBulk is the component's BulkHandler: the batch goes to the app as
+// daprd's bulk subscribe envelope, one request per route, and the app's
+// per-entry statuses decide each message.
+func (d *deliverer) handleBulk(ctx context.Context, msgs []*Message) []error {
+	errs := make([]error, len(msgs))
+	type item struct {
+		idx   int
+		id    string
+		event []byte
+	}
+	groups := map[string][]item{}
+	var order []string
+	for i, m := range msgs {
+		body := m.Data
+		if d.raw {
+			body = appendFromRawPayload(nil, m.Data, m.Topic, d.s.PubsubName)
+		}
+		var event map[string]any
+		if err := json.Unmarshal(body, &event); err != nil || event == nil {
+			d.a.log.Error("pubsub: error deserializing cloud event; dropping the message", "topic", m.Topic)
+			continue
+		}
+		if expired(event) {
+			continue
+		}
+		path, err := d.s.Route(event)
+		if err != nil || path == "" {
+			d.a.log.Warn("pubsub: no route for the event; dropping it", "topic", m.Topic)
+			continue
+		}
+		if _, ok := groups[path]; !ok {
+			order = append(order, path)
+		}
+		groups[path] = append(groups[path], item{idx: i, id: string(AppendUUID(nil)), event: body})
+	}
+	for _, path := range order {
+		g := groups[path]
+		body := []byte(`{"entries":[`)
+		for j, it := range g {
+			if j > 0 {
+				body = append(body, ',')
+			}
+			body = append(body, `{"entryId":"`...)
+			body = append(body, it.id...)
+			body = append(body, `","event":`...)
+			body = append(body, it.event...)
+			body = append(body, `,"metadata":null,"contentType":"application/cloudevents+json"}`...)
+		}
+		body = append(body, `],"id":"`...)
+		body = AppendUUID(body)
+		body = append(body, `","metadata":null,"pubsubname":`...)
+		body = apierr.AppendJSONString(body, d.s.PubsubName)
+		body = append(body, `,"topic":`...)
+		body = apierr.AppendJSONString(body, d.s.Topic)
+		body = append(body, `,"type":"com.dapr.event.sent"}`...)
+		statuses, out := d.postBulk(ctx, path, body)
+		for _, it := range g {
+			o := out
+			if statuses != nil {
+				st, ok := statuses[it.id]
+				switch {
+				case !ok:
+					o = retry
+				case st == "" || st == "SUCCESS":
+					o = delivered
+				case st == "DROP":
+					o = dropped
+				default:
+					o = retry
+				}
+			}
+			errs[it.idx] = d.settle(ctx, msgs[it.idx], o)
+		}
+	}
+	return errs
+}
+
+// postBulk sends a bulk request; statuses maps entryId to the app's status
+// when it answered 2xx with a statuses list.
+func (d *deliverer) postBulk(ctx context.Context, path string, body []byte) (map[string]string, outcome) {
+	var req bulkReq
+	req.init(path, body)
+	status, rb, err := d.roundTrip(ctx, &req)
+	if err != nil {
+		return nil, retry
+	}
+	if status >= 200 && status <= 299 {
+		var r struct {
+			Statuses []struct {
+				EntryID string `json:"entryId"`
+				Status  string `json:"status"`
+			} `json:"statuses"`
+		}
+		if json.Unmarshal(rb, &r) != nil || r.Statuses == nil {
+			return nil, delivered
+		}
+		m := make(map[string]string, len(r.Statuses))
+		for _, s := range r.Statuses {
+			m[s.EntryID] = strings.ToUpper(s.Status)
+		}
+		return m, delivered
+	}
+	if status == 404 {
+		return nil, delivered
+	}
+	return nil, retry
+}
+
+var errNoApp = errors.New("no app channel")

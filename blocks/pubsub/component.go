@@ -1,0 +1,165 @@
+package pubsub
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// PubSub is what a pub/sub component implements. Brokers (Redis Streams,
+// NATS JetStream, RabbitMQ, MQTT) and the in-memory queue all fit it:
+// publish bytes with metadata, subscribe a topic with a handler whose result
+// acknowledges or asks for redelivery, close.
+type PubSub interface {
+	// Publish sends one message. req.Data belongs to the component once
+	// Publish is called (the block never reuses it); req.Metadata and
+	// req.Topic may be shared with other messages and must not be modified;
+	// req itself is reused after Publish returns (keep its fields, not the
+	// pointer).
+	// A full queue or a broker error is an error, never a silent drop.
+	Publish(ctx context.Context, req *PublishRequest) error
+	// Subscribe starts delivering the topic's messages to h until ctx ends.
+	// It returns once the subscription is in place. The component delivers
+	// one message of a topic at a time, in order: the next one only once h
+	// has answered for the previous one. h returning nil acknowledges the
+	// message; an error means "deliver it again later" (the component
+	// chooses the backoff, and keeps the message at the head of the topic).
+	Subscribe(ctx context.Context, req SubscribeRequest, h Handler) error
+	// Features lists the optional behaviours the component has.
+	Features() Features
+	Close() error
+}
+
+// BulkPublisher is implemented by components that publish many messages in
+// one call. The block falls back to one Publish per entry otherwise.
+type BulkPublisher interface {
+	// BulkPublish publishes the entries and returns the ones that failed;
+	// entries not listed succeeded.
+	BulkPublish(ctx context.Context, req *BulkPublishRequest) []BulkFailure
+}
+
+// BulkSubscriber is implemented by components that deliver several
+// messages at once for bulkSubscribe subscriptions.
+type BulkSubscriber interface {
+	// BulkSubscribe is Subscribe with batches of at most maxCount messages,
+	// gathered for at most maxAwait. h answers one error per message (nil:
+	// acknowledged); failed messages stay at the head of the topic, in order.
+	BulkSubscribe(ctx context.Context, req SubscribeRequest, maxCount int, maxAwait time.Duration, h BulkHandler) error
+}
+
+// WindowedSubscriber is implemented by components that can have several
+// messages of a topic in flight at once while keeping their order: h is
+// called for each message in topic order, from one goroutine, and must
+// start the delivery and return; done reports the result later (calls may
+// come from any goroutine, in any order). msg stays valid until done. A
+// failed message is redelivered, alone, before any message not yet
+// handed out, once every message in flight has settled; messages that
+// succeeded meanwhile are not redelivered.
+type WindowedSubscriber interface {
+	SubscribeWindowed(ctx context.Context, req SubscribeRequest, window int, h AsyncHandler) error
+}
+
+// AsyncHandler starts the delivery of msg; done(nil) acknowledges it.
+type AsyncHandler func(ctx context.Context, msg *Message, done func(error))
+
+// InlinePublisher is implemented by components whose Publish never waits
+// (in memory): the block then publishes on the event loop.
+type InlinePublisher interface{ InlineSafe() bool }
+
+// ReadyNotifier is implemented by components that want to know when every
+// subscription of this sidecar is in place (the in-memory queue then stops
+// keeping messages for topics nobody subscribed to, as daprd's does).
+type ReadyNotifier interface{ SubscriptionsReady() }
+
+// PublishRequest is one message to publish.
+type PublishRequest struct {
+	Topic       string
+	Data        []byte
+	ContentType string
+	Metadata    map[string]string
+}
+
+// SubscribeRequest names the topic to subscribe to.
+type SubscribeRequest struct {
+	Topic    string
+	Metadata map[string]string
+}
+
+// Message is one delivered message. Data is owned by the component; a
+// handler must not keep it after returning.
+type Message struct {
+	Topic       string
+	Data        []byte
+	ContentType string
+	Metadata    map[string]string
+	// Redelivered is set when the message is handed out again after a
+	// failure.
+	Redelivered bool
+}
+
+// Handler processes one delivered message; see PubSub.Subscribe.
+type Handler func(ctx context.Context, msg *Message) error
+
+// BulkHandler processes a batch; it returns one error per message.
+type BulkHandler func(ctx context.Context, msgs []*Message) []error
+
+// BulkPublishRequest is a bulk publish.
+type BulkPublishRequest struct {
+	Topic    string
+	Entries  []BulkEntry
+	Metadata map[string]string
+}
+
+// BulkEntry is one message of a bulk publish.
+type BulkEntry struct {
+	EntryID     string
+	Event       []byte
+	ContentType string
+	Metadata    map[string]string
+}
+
+// BulkFailure is a bulk publish entry that failed.
+type BulkFailure struct {
+	EntryID string
+	Err     error
+}
+
+// Feature is one optional behaviour.
+type Feature uint8
+
+// Features is a set of Feature.
+type Features uint8
+
+const (
+	// FeatureMessageTTL: the component expires messages itself (daprd then
+	// adds no "expiration" attribute).
+	FeatureMessageTTL Feature = 1 << iota
+	// FeatureSubscribeWildcards: topics may contain wildcards.
+	FeatureSubscribeWildcards
+	// FeatureBulkPublish: the component implements BulkPublisher natively.
+	FeatureBulkPublish
+)
+
+// Has reports whether f is in fs.
+func (fs Features) Has(f Feature) bool { return fs&Features(f) != 0 }
+
+// Names returns the features as daprd's metadata API lists capabilities.
+func (fs Features) Names() []string {
+	var n []string
+	if fs.Has(FeatureMessageTTL) {
+		n = append(n, "MESSAGE_TTL")
+	}
+	if fs.Has(FeatureSubscribeWildcards) {
+		n = append(n, "SUBSCRIBE_WILDCARDS")
+	}
+	if fs.Has(FeatureBulkPublish) {
+		n = append(n, "BULK_PUBLISH")
+	}
+	return n
+}
+
+// ErrQueueFull is returned by a component whose bounded queue has no room.
+var ErrQueueFull = errors.New("queue is full")
+
+// ErrClosed is returned after Close.
+var ErrClosed = errors.New("pubsub component is closed")

@@ -1,0 +1,103 @@
+package pubsub_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skiffd/skiff/blocks/pubsub"
+	"github.com/skiffd/skiff/blocks/pubsub/memory"
+	"github.com/skiffd/skiff/dataplane/appchannel"
+)
+
+// TestPipelinedDelivery: messages published to one topic reach the app
+// through the pipelined connection, all of them, first deliveries in
+// publish order, even when the app drops the connection now and then
+// (those in flight come again: at-least-once).
+func TestPipelinedDelivery(t *testing.T) {
+	var mu sync.Mutex
+	var got []int
+	served := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/dapr/subscribe" {
+			io.WriteString(w, `[{"pubsubname":"ps","topic":"t","route":"/t"}]`)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		i := strings.Index(string(body), `"data":"`)
+		n, _ := strconv.Atoi(strings.SplitN(string(body[i+8:]), `"`, 2)[0])
+		mu.Lock()
+		got = append(got, n)
+		served++
+		drop := served%97 == 0
+		mu.Unlock()
+		if drop {
+			// Cut the connection without answering: what was in flight
+			// must come again.
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				c.Close()
+			}
+			return
+		}
+		w.WriteHeader(200)
+	}))
+	defer srv.Close()
+	host, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	p, _ := strconv.Atoi(port)
+	ch, err := appchannel.New(appchannel.Config{Address: host, Port: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	bus, _ := memory.New("ps", nil)
+	defer bus.Close()
+	api, err := pubsub.New(pubsub.Config{AppID: "app"}, []pubsub.Entry{{Name: "ps", Type: "pubsub.in-memory", Component: bus}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	api.Start(ctx, ch, nil, &pubsub.PipeTarget{Addr: net.JoinHostPort(host, port), Window: 16})
+	c := api.Lookup([]byte("ps"))
+	const total = 1000
+	for i := range total {
+		in := pubsub.PublishInput{Topic: []byte("t"), ContentType: []byte("text/plain"), Body: []byte(strconv.Itoa(i))}
+		if f := api.Publish(ctx, c, &in); f != nil {
+			t.Fatal(f.Msg)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		seen := map[int]bool{}
+		for _, n := range got {
+			seen[n] = true
+		}
+		done := len(seen) == total
+		mu.Unlock()
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d distinct messages delivered, want %d", len(seen), total)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	next := 0
+	for _, n := range got {
+		if n == next {
+			next++
+		} else if n > next {
+			t.Fatalf("message %d delivered before %d", n, next)
+		}
+	}
+}
