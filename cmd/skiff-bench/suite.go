@@ -24,7 +24,8 @@ func suiteCmd(ctx context.Context, args []string) error {
 	app := fs.String("app", "", "bench app binary (default: skiff-benchapp beside this binary, else bin/skiff-benchapp)")
 	appPort := fs.Int("app-port", 6001, "bench app port")
 	conns := fs.String("conns", "1,64", "connection counts")
-	scen := fs.String("scenarios", "", "comma-separated scenarios (default all: healthz,state-save,state-get,invoke,direct)")
+	scen := fs.String("scenarios", "", "comma-separated scenarios (default all: healthz,state-save,state-get,redis-state-save,redis-state-get,pg-state-save,pg-state-get,invoke,publish,direct)")
+	backends := fs.Bool("backends", true, "include the Redis and PostgreSQL scenarios in the default set (services from .ci/services.sh)")
 	dur := fs.Duration("duration", 10*time.Second, "measured duration of each run")
 	warm := fs.Duration("warmup", time.Second, "warm-up before each run")
 	repeat := fs.Int("repeat", 3, "rounds (interleaved); medians are reported")
@@ -33,18 +34,40 @@ func suiteCmd(ctx context.Context, args []string) error {
 	genCPU := fs.String("gen-cpu", "1", "CPUs for the load generator ('none' to leave it unpinned)")
 	sideCPU := fs.String("sidecar-cpu", "", "CPUs for the sidecars (default: all)")
 	appCPU := fs.String("app-cpu", "", "CPUs for the app (default: all)")
+	variants := fs.String("skiffd-variants", "tcp,ebpf,uds", "how skiffd is measured, side by side: tcp (plain TCP, --ebpf-redirect off: the baseline), ebpf (--ebpf-redirect on, needs root; its own app on --app-port+10), uds (--unix-domain-socket)")
 	quick := fs.Bool("quick", false, "smoke test: --duration 1s --warmup 200ms --repeat 1 --starts 1")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg := suite.Config{
-		AppPort: *appPort, Duration: *dur, Warmup: *warm, Repeat: *repeat, Starts: *starts, OutDir: *out, Log: os.Stdout,
+		AppPort: *appPort, Backends: *backends, Duration: *dur, Warmup: *warm, Repeat: *repeat, Starts: *starts, OutDir: *out, Log: os.Stdout,
 	}
 	if *quick {
 		cfg.Duration, cfg.Warmup, cfg.Repeat, cfg.Starts = time.Second, 200*time.Millisecond, 1, 1
 	}
 	if *skiffd != "" {
-		cfg.Sidecars = append(cfg.Sidecars, suite.Sidecar{Name: "skiffd", Binary: *skiffd, Args: strings.Fields(*skiffdArgs)})
+		extra := strings.Fields(*skiffdArgs)
+		for _, v := range strings.Split(*variants, ",") {
+			switch strings.TrimSpace(v) {
+			case "tcp":
+				cfg.Sidecars = append(cfg.Sidecars, suite.Sidecar{Name: "skiffd", Binary: *skiffd, Args: append([]string{"--ebpf-redirect", "off"}, extra...)})
+			case "ebpf":
+				if os.Geteuid() != 0 {
+					fmt.Println("!!! skiffd+ebpf left out: the eBPF shortcut needs root (CAP_BPF and CAP_NET_ADMIN); run the suite as root to measure it")
+					continue
+				}
+				cfg.Sidecars = append(cfg.Sidecars, suite.Sidecar{Name: "skiffd+ebpf", Binary: *skiffd, AppPort: *appPort + 10, Args: append([]string{"--ebpf-redirect", "on"}, extra...)})
+			case "uds":
+				dir, err := filepath.Abs(filepath.Join(*out, "uds"))
+				if err != nil {
+					return fmt.Errorf("suite: %w", err)
+				}
+				cfg.Sidecars = append(cfg.Sidecars, suite.Sidecar{Name: "skiffd+uds", Binary: *skiffd, UnixDir: dir, Args: append([]string{"--ebpf-redirect", "off"}, extra...)})
+			case "":
+			default:
+				return fmt.Errorf("suite: unknown --skiffd-variants entry %q (tcp, ebpf, uds)", v)
+			}
+		}
 	}
 	if *daprd != "" {
 		cfg.Sidecars = append(cfg.Sidecars, suite.Sidecar{Name: "daprd", Binary: *daprd, Args: strings.Fields(*daprdArgs)})

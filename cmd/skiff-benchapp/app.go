@@ -15,7 +15,13 @@ type app struct {
 
 func newApp(subscribe bool) *app { return &app{subscribe: subscribe} }
 
-const subscription = `[{"pubsubname":"pubsub","topic":"orders","route":"/orders"}]`
+// subscription: the in-memory pubsub, plus the broker components the
+// suite loads for its redis-publish / jetstream-publish(-parallel) scenarios (a
+// sidecar skips subscriptions to pubsubs it does not have).
+const subscription = `[{"pubsubname":"pubsub","topic":"orders","route":"/orders"},` +
+	`{"pubsubname":"redispubsub","topic":"bench-orders","route":"/orders"},` +
+	`{"pubsubname":"jspubsub","topic":"bench-orders","route":"/orders"},` +
+	`{"pubsubname":"jsparpubsub","topic":"bench-orders-par","route":"/orders"}]`
 
 func (a *app) routes() *http.ServeMux {
 	mux := http.NewServeMux()

@@ -62,8 +62,9 @@ type options struct {
 	buildInfo            bool
 
 	// skiff's own
-	headTimeout string
-	eventLoops  int
+	headTimeout  string
+	eventLoops   int
+	ebpfRedirect string
 
 	set map[string]bool // flags given on the command line
 }
@@ -134,6 +135,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.BoolVar(&o.buildInfo, "build-info", false, "Print skiff's build information")
 	fs.StringVar(&o.headTimeout, "skiff-head-timeout", "10s", "skiff: close a connection whose request head takes longer than this")
 	fs.IntVar(&o.eventLoops, "skiff-event-loops", 0, "skiff: number of event loops (0: one per two CPUs, at least one)")
+	redirectFlags(fs, o)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

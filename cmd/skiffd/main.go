@@ -114,10 +114,13 @@ type runtimeState struct {
 	srv      *server.Server
 	health   *health.Health
 	comps    *componentSet
+	env      *blockEnv
 	appPort  int
 	appProbe func(context.Context) error
 	shutdown chan struct{}
 	sockPath string
+	red      redirectState
+	obs      *observability
 }
 
 func build(o *options, log *slog.Logger) (*runtimeState, error) {
@@ -165,22 +168,39 @@ func build(o *options, log *slog.Logger) (*runtimeState, error) {
 			log.Info(s)
 		}
 	}
-	for _, p := range o.config {
-		if _, err := resources.LoadConfiguration(p); err != nil {
-			return nil, err
-		}
-		log.Warn("--config " + p + ": loaded; its tracing, metrics, access control and API allow lists are not applied yet")
+	conf, err := resources.LoadConfigurations(o.config)
+	if err != nil {
+		return nil, err
 	}
-	if len(set.Subscriptions) > 0 || len(set.Resiliencies) > 0 || len(set.HTTPEndpoints) > 0 {
-		log.Warn("Subscription, Resiliency and HTTPEndpoint resources are read but not applied yet")
+	if _, err := compileACL(conf, log); err != nil {
+		return nil, err
+	}
+	obs, err := newObservability(o, conf, log)
+	if err != nil {
+		return nil, err
+	}
+	res, err := newResiliency(o, set, obs.metrics, log)
+	if err != nil {
+		return nil, err
+	}
+	tracer, err := newTracer(o.appID, conf, log)
+	if err != nil {
+		return nil, err
+	}
+	if len(set.HTTPEndpoints) > 0 {
+		log.Warn("HTTPEndpoint resources are read but not applied yet")
 	}
 	comps, err := buildComponents(o, set, log)
 	if err != nil {
 		return nil, err
 	}
 
-	rt := &runtimeState{o: o, log: log, comps: comps, appPort: appPort, shutdown: make(chan struct{})}
+	rt := &runtimeState{o: o, log: log, comps: comps, appPort: appPort, shutdown: make(chan struct{}), obs: obs}
+	rt.env = &blockEnv{o: o, appPort: appPort, maxBody: maxBody, namespace: os.Getenv("NAMESPACE"), set: set, conf: conf, log: log, res: res, tracer: tracer}
 	rt.health = health.New(o.appID)
+	for _, f := range comps.ready {
+		rt.health.AddCheck(f)
+	}
 
 	table := router.New()
 	if err := rt.registerRoutes(table, appPort, maxBody); err != nil {
@@ -194,7 +214,7 @@ func build(o *options, log *slog.Logger) (*runtimeState, error) {
 		return nil, err
 	}
 	rt.sockPath = sock
-	rt.srv = server.New(server.Config{
+	scfg := server.Config{
 		Addrs:       addrs,
 		Table:       table,
 		MaxHeadSize: int(maxHead),
@@ -205,7 +225,11 @@ func build(o *options, log *slog.Logger) (*runtimeState, error) {
 		APILogging:  o.enableAPILogging,
 		Loops:       o.eventLoops,
 		AppChannel:  comps.channel,
-	})
+	}
+	obs.serverConfig(&scfg)
+	withTracer(tracer, &scfg, comps)
+	rt.srv = server.New(scfg)
+	obs.watch(rt.srv)
 	return rt, nil
 }
 
@@ -220,8 +244,12 @@ func (rt *runtimeState) registerRoutes(t *router.Table, appPort int, maxBody int
 			Protocol:       o.appProtocol,
 			ChannelAddress: o.appChannelAddress,
 			MaxConcurrency: o.appMaxConcurrency,
+			Health:         appHealthMetadata(o),
 		},
 	})
+	md.Subscriptions = rt.comps.pubsubSubscriptions
+	md.Extra = rt.red.extra
+	md.AppHealthStatus = rt.comps.appHealthStatus
 	var routes []router.Route
 	routes = append(routes, rt.health.Routes()...)
 	routes = append(routes, md.Routes()...)
@@ -229,13 +257,19 @@ func (rt *runtimeState) registerRoutes(t *router.Table, appPort int, maxBody int
 		Name: "shutdown", Methods: []http1.Method{http1.MethodPost}, Pattern: "/v1.0/shutdown",
 		Mode: router.Inline, Handler: rt.shutdownHandler,
 	})
-	blockRoutes, err := rt.comps.routes(o, t, appPort, maxBody, &rt.appProbe)
+	blockRoutes, err := rt.comps.routes(rt.env, t, &rt.appProbe)
 	if err != nil {
 		return err
 	}
 	routes = append(routes, blockRoutes...)
-	routes = append(routes, unimplementedRoutes()...)
+	routes = append(routes, unimplementedRoutes(blockRoutes)...)
+	if !rt.obs.invocationAllowed() {
+		t.Intercept, t.Fallback = nil, nil
+	}
 	for _, r := range routes {
+		if !rt.obs.apiAllowed(r) {
+			continue
+		}
 		if err := t.Add(r); err != nil {
 			return err
 		}
@@ -291,12 +325,6 @@ func warnUnbuilt(o *options, log *slog.Logger) {
 	warn := func(flag, why string) { log.Warn("--" + flag + ": " + why) }
 	// daprd always serves gRPC on --dapr-grpc-port, so say it every time.
 	warn("dapr-grpc-port", "the gRPC API is not implemented yet; only the HTTP API is served")
-	if o.enableMetrics {
-		warn("enable-metrics", "Prometheus metrics are not implemented yet; nothing listens on --metrics-port")
-	}
-	if o.appHealthCheck {
-		warn("enable-app-health-check", "app health checks are not implemented yet")
-	}
 	for _, f := range []string{"dapr-internal-grpc-port", "dapr-public-port", "dapr-public-listen-address",
 		"placement-host-address", "scheduler-host-address", "sentry-address", "control-plane-address",
 		"dapr-block-shutdown-duration", "app-health-port"} {
@@ -306,9 +334,6 @@ func warnUnbuilt(o *options, log *slog.Logger) {
 	}
 	if o.enableMTLS {
 		warn("enable-mtls", "mTLS between sidecars is not implemented yet")
-	}
-	if o.set["allowed-origins"] {
-		warn("allowed-origins", "CORS is not implemented yet")
 	}
 }
 
@@ -323,7 +348,17 @@ func (rt *runtimeState) shutdownHandler(c *router.Ctx) {
 
 // serve runs the sidecar until a signal or POST /v1.0/shutdown.
 func (rt *runtimeState) serve() error {
+	// Signals are caught before healthz can say ready: a SIGTERM that
+	// arrives right after must shut down gracefully, not kill the process.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sig)
 	o, log := rt.o, rt.log
+	if err := rt.red.start(o, rt.appPort, log); err != nil {
+		rt.comps.close()
+		return err
+	}
+	defer rt.red.stop(log)
 	errc := make(chan error, 1)
 	go func() { errc <- rt.srv.Serve() }()
 	select {
@@ -342,13 +377,11 @@ func (rt *runtimeState) serve() error {
 	if rt.appPort != 0 && rt.appProbe != nil {
 		go rt.waitForApp(ctx)
 	} else {
+		rt.startBlocks(ctx)
 		rt.health.SetReady(true)
 		log.Info("skiffd is ready (no --app-port)")
 	}
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sig)
 	select {
 	case s := <-sig:
 		log.Info("received signal, shutting down", "signal", s.String())
@@ -384,6 +417,7 @@ func (rt *runtimeState) waitForApp(ctx context.Context) {
 		err := rt.appProbe(pctx)
 		cancel()
 		if err == nil {
+			rt.startBlocks(ctx)
 			rt.health.SetReady(true)
 			rt.log.Info("app is listening; skiffd is ready", "port", rt.appPort)
 			return
@@ -394,6 +428,20 @@ func (rt *runtimeState) waitForApp(ctx context.Context) {
 		case <-time.After(delay):
 		}
 		delay = min(delay*2, 250*time.Millisecond)
+	}
+}
+
+// startBlocks starts the blocks' background work (subscriptions, input
+// bindings); a failure asks for shutdown, as daprd exits when it cannot
+// subscribe.
+func (rt *runtimeState) startBlocks(ctx context.Context) {
+	if err := rt.comps.start(ctx, rt.env); err != nil {
+		rt.log.Error("skiffd cannot start its building blocks: " + err.Error())
+		select {
+		case <-rt.shutdown:
+		default:
+			close(rt.shutdown)
+		}
 	}
 }
 

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/skiffd/skiff/dataplane/apierr"
 	"github.com/skiffd/skiff/dataplane/router"
 )
 
 // unimplementedRoutes answers every route of a building block skiffd does
 // not have yet with 501 ERR_API_UNIMPLEMENTED naming the block, never a fake
-// success. Each row goes when its block lands.
-func unimplementedRoutes() []router.Route {
+// success. A prefix that a built block serves (one of its routes starts
+// with it) is left to that block.
+func unimplementedRoutes(built []router.Route) []router.Route {
 	blocks := []struct{ block, prefix string }{
 		{"actors", "/v1.0/actors"},
 		{"workflows", "/v1.0/workflows"},
@@ -30,6 +33,9 @@ func unimplementedRoutes() []router.Route {
 	}
 	var routes []router.Route
 	for _, b := range blocks {
+		if servedBy(built, b.prefix) {
+			continue
+		}
 		msg := "the " + b.block + " API is not implemented in skiffd yet"
 		h := func(c *router.Ctx) { c.Error(apierr.Unimplemented, msg) }
 		routes = append(routes,
@@ -38,4 +44,13 @@ func unimplementedRoutes() []router.Route {
 		)
 	}
 	return routes
+}
+
+func servedBy(routes []router.Route, prefix string) bool {
+	for _, r := range routes {
+		if r.Pattern == prefix || strings.HasPrefix(r.Pattern, prefix+"/") {
+			return true
+		}
+	}
+	return false
 }

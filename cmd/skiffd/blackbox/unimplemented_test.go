@@ -11,16 +11,7 @@ func TestUnimplemented(t *testing.T) {
 	t.Parallel()
 	s := startSidecar(t, Opts{AppID: "unimpl"})
 	for _, c := range []struct{ m, p, body, block string }{
-		{"POST", "/v1.0/publish/pubsub/orders", `{"a":1}`, "pub/sub"},
-		{"POST", "/v1.0/publish/bulk/pubsub/orders", `[]`, "pub/sub"},
-		{"POST", "/v1.0-alpha1/publish/bulk/pubsub/orders", `[]`, "pub/sub"},
-		{"POST", "/v1.0/bindings/mybinding", `{"operation":"create"}`, "bindings"},
-		{"GET", "/v1.0/secrets/vault/key", "", "secrets"},
-		{"GET", "/v1.0/secrets/vault/bulk", "", "secrets"},
-		{"GET", "/v1.0/configuration/config?key=a", "", "configuration"},
-		{"GET", "/v1.0-alpha1/configuration/config/subscribe", "", "configuration"},
-		{"POST", "/v1.0-alpha1/lock/lockstore", `{"resourceId":"r","lockOwner":"o","expiryInSeconds":5}`, "lock"},
-		{"POST", "/v1.0-alpha1/unlock/lockstore", `{"resourceId":"r","lockOwner":"o"}`, "lock"},
+		{"GET", "/v1.0-alpha1/subscriptions", "", "pub/sub"},
 		{"POST", "/v1.0/actors/type/id/method/m", "", "actors"},
 		{"GET", "/v1.0/actors/type/id/state/k", "", "actors"},
 		{"POST", "/v1.0/workflows/dapr/wf/start", "", "workflows"},
