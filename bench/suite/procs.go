@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -82,8 +83,7 @@ func (c *child) stop() {
 
 // waitStatus polls a URL path tightly until it answers want, and returns
 // the time from exec to that answer.
-func (c *child) waitStatus(ctx context.Context, port int, path string, want int, limit time.Duration) (time.Duration, error) {
-	t := loadgen.Target{Network: "tcp", Addr: "127.0.0.1:" + strconv.Itoa(port), Host: "127.0.0.1:" + strconv.Itoa(port)}
+func (c *child) waitStatus(ctx context.Context, t loadgen.Target, path string, want int, limit time.Duration) (time.Duration, error) {
 	req := loadgen.Request{Method: "GET", Path: path, Host: t.Host}.Encode()
 	deadline := c.started.Add(limit)
 	last := errors.New("no answer")
@@ -132,6 +132,10 @@ func waitPortFree(port int, limit time.Duration) error {
 }
 
 func sidecarArgv(s Sidecar, appPort int, resources string) []string {
+	if s.UnixDir != "" {
+		// A socket file left by a killed run would make the bind fail.
+		_ = os.MkdirAll(s.UnixDir, 0o755)
+	}
 	argv := []string{s.Binary,
 		"--app-id", AppID,
 		"--app-port", strconv.Itoa(appPort),
@@ -141,12 +145,20 @@ func sidecarArgv(s Sidecar, appPort int, resources string) []string {
 		"--resources-path", resources,
 		"--log-level", "warn",
 	}
+	if s.UnixDir != "" {
+		argv = append(argv, "--unix-domain-socket", s.UnixDir)
+	}
 	return append(argv, s.Args...)
 }
 
-// components are the in-memory stores every sidecar loads, so daprd and
-// skiffd serve the same scenarios. pubsub.in-memory joins when a publish
-// scenario does (skiffd refuses component types it does not support yet).
+// tcp is the target of a TCP port on loopback.
+func tcp(port int) loadgen.Target {
+	host := "127.0.0.1:" + strconv.Itoa(port)
+	return loadgen.Target{Network: "tcp", Addr: host, Host: host}
+}
+
+// components are the in-memory components every sidecar loads, so daprd
+// and skiffd serve the same scenarios.
 const components = `apiVersion: dapr.io/v1alpha1
 kind: Component
 metadata:
@@ -155,13 +167,158 @@ spec:
   type: state.in-memory
   version: v1
   metadata: []
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: pubsub
+spec:
+  type: pubsub.in-memory
+  version: v1
+  metadata: []
 `
 
-func writeResources(dir string) error {
+// backendComponents are the Redis and PostgreSQL stores, loaded only when a
+// scenario uses them (addresses from SKIFF_REDIS_ADDR / SKIFF_PG_URL).
+func backendComponents(scens []Scenario) string {
+	var redis, pg, redisPS, js, jsPar bool
+	for _, s := range scens {
+		redis = redis || strings.HasPrefix(s.Name, "redis-state")
+		pg = pg || strings.HasPrefix(s.Name, "pg-")
+		redisPS = redisPS || s.Name == "redis-publish"
+		js = js || s.Name == "jetstream-publish"
+		jsPar = jsPar || s.Name == "jetstream-parallel-publish"
+	}
+	out := brokerComponents(redisPS, js, jsPar)
+	if redis {
+		addr := os.Getenv("SKIFF_REDIS_ADDR")
+		if addr == "" {
+			addr = "127.0.0.1:6379"
+		}
+		out += `---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: redisstore
+spec:
+  type: state.redis
+  version: v1
+  metadata:
+  - name: redisHost
+    value: "` + addr + `"
+`
+	}
+	if pg {
+		url := os.Getenv("SKIFF_PG_URL")
+		if url == "" {
+			url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+		}
+		out += `---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: pgstore
+spec:
+  type: state.postgresql
+  version: v1
+  metadata:
+  - name: connectionString
+    value: "` + url + `"
+  - name: tableName
+    value: bench_state
+  - name: metadataTableName
+    value: bench_dapr_metadata
+`
+	}
+	return out
+}
+
+// brokerComponents are the pub/sub brokers of the publish scenarios:
+// stream bench-orders on Redis (trimmed to ~100k entries) and on NATS
+// (created by skiffd, skiffCreateStream; daprd ignores that key and needs
+// the stream to exist, which a skiffd run leaves behind).
+func brokerComponents(redis, js, jsPar bool) string {
+	out := ""
+	if redis {
+		addr := os.Getenv("SKIFF_REDIS_ADDR")
+		if addr == "" {
+			addr = "127.0.0.1:6379"
+		}
+		out += `---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: redispubsub
+spec:
+  type: pubsub.redis
+  version: v1
+  metadata:
+  - name: redisHost
+    value: "` + addr + `"
+  - name: maxLenApprox
+    value: "100000"
+`
+	}
+	url := os.Getenv("SKIFF_NATS_URL")
+	if url == "" {
+		url = "nats://127.0.0.1:4222"
+	}
+	if jsPar {
+		// The same stream, its own topic and durable consumer, daprd's
+		// concurrency: parallel (no order).
+		out += `---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: jsparpubsub
+spec:
+  type: pubsub.jetstream
+  version: v1
+  metadata:
+  - name: natsURL
+    value: "` + url + `"
+  - name: streamName
+    value: bench-orders
+  - name: durableName
+    value: bench-par
+  - name: concurrency
+    value: parallel
+  - name: skiffCreateStream
+    value: "true"
+  - name: skiffStreamMaxMsgs
+    value: "100000"
+`
+	}
+	if js {
+		out += `---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: jspubsub
+spec:
+  type: pubsub.jetstream
+  version: v1
+  metadata:
+  - name: natsURL
+    value: "` + url + `"
+  - name: streamName
+    value: bench-orders
+  - name: durableName
+    value: bench
+  - name: skiffCreateStream
+    value: "true"
+  - name: skiffStreamMaxMsgs
+    value: "100000"
+`
+	}
+	return out
+}
+
+func writeResources(dir string, scens []Scenario) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("resources: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "components.yaml"), []byte(components), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "components.yaml"), []byte(components+backendComponents(scens)), 0o644); err != nil {
 		return fmt.Errorf("resources: %w", err)
 	}
 	return nil

@@ -26,8 +26,14 @@ type Report struct {
 	Sidecars  []SidecarInfo `json:"sidecars"`
 	Summaries []Summary     `json:"summaries"`
 	Derived   []Derived     `json:"derived,omitempty"`
-	Runs      []RunRecord   `json:"runs"`
-	Warnings  []string      `json:"warnings,omitempty"`
+	// Compared: the baseline's variants (skiffd+ebpf, skiffd+uds) against
+	// it, per scenario and conns.
+	Compared []Comparison `json:"compared,omitempty"`
+	// Redirect: each skiffd's eBPF shortcut status and counters at the end
+	// (metadata "extended" ebpfRedirect*).
+	Redirect map[string]string `json:"ebpf_redirect,omitempty"`
+	Runs     []RunRecord       `json:"runs"`
+	Warnings []string          `json:"warnings,omitempty"`
 }
 
 // Machine describes where the suite ran.
@@ -73,6 +79,7 @@ type RunRecord struct {
 	Scenario string          `json:"scenario"`
 	Conns    int             `json:"conns"`
 	Result   *loadgen.Result `json:"result"`
+	Delivery *Delivery       `json:"delivery,omitempty"`
 }
 
 // Run executes the suite.
@@ -90,7 +97,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := os.MkdirAll(logs, 0o755); err != nil {
 		return nil, fmt.Errorf("suite: %w", err)
 	}
-	if err := writeResources(resources); err != nil {
+	if err := writeResources(resources, scens); err != nil {
 		return nil, fmt.Errorf("suite: %w", err)
 	}
 	rep := &Report{Started: time.Now(), Machine: machine()}
@@ -103,7 +110,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg.Duration, cfg.Warmup, cfg.Repeat)
 	logf := func(format string, a ...any) { fmt.Fprintf(cfg.Log, format+"\n", a...) }
 
-	ports := []int{cfg.AppPort}
+	ports := appPorts(cfg)
 	for _, s := range cfg.Sidecars {
 		ports = append(ports, s.HTTPPort)
 	}
@@ -113,16 +120,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 
-	// The app first: every sidecar needs it.
-	app, err := start("app", []string{cfg.AppBinary, "--port", strconv.Itoa(cfg.AppPort)}, filepath.Join(logs, "app.log"), cfg.AppCPUs)
-	if err != nil {
-		return nil, fmt.Errorf("suite: %w", err)
+	// The apps first: every sidecar needs one (most share cfg.AppPort).
+	var apps []*child
+	for _, port := range appPorts(cfg) {
+		name := "app"
+		if port != cfg.AppPort {
+			name = "app-" + strconv.Itoa(port)
+		}
+		a, err := start(name, []string{cfg.AppBinary, "--port", strconv.Itoa(port), "--subscribe"}, filepath.Join(logs, name+".log"), cfg.AppCPUs)
+		if err != nil {
+			return nil, fmt.Errorf("suite: %w", err)
+		}
+		defer a.stop()
+		if _, err := a.waitStatus(ctx, tcp(port), "/dapr/config", 200, 10*time.Second); err != nil {
+			return nil, fmt.Errorf("suite: %w", err)
+		}
+		logf("%s: pid %d on :%d", name, a.pid(), port)
+		apps = append(apps, a)
 	}
-	defer app.stop()
-	if _, err := app.waitStatus(ctx, cfg.AppPort, "/dapr/config", 200, 10*time.Second); err != nil {
-		return nil, fmt.Errorf("suite: %w", err)
-	}
-	logf("app: pid %d on :%d", app.pid(), cfg.AppPort)
 
 	// Static figures and startup time, while the generator is still unpinned
 	// and nothing else is loaded.
@@ -150,12 +165,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// Start the sidecars for the load.
 	sides := make([]*child, len(cfg.Sidecars))
 	for i, s := range cfg.Sidecars {
-		c, err := start(s.Name, sidecarArgv(s, cfg.AppPort, resources), filepath.Join(logs, s.Name+".log"), cfg.SidecarCPUs)
+		c, err := start(s.Name, sidecarArgv(s, s.appPort(cfg), resources), filepath.Join(logs, s.Name+".log"), cfg.SidecarCPUs)
 		if err != nil {
 			return nil, fmt.Errorf("suite: %w", err)
 		}
 		defer c.stop()
-		if _, err := c.waitStatus(ctx, s.HTTPPort, "/v1.0/healthz", 204, 30*time.Second); err != nil {
+		if _, err := c.waitStatus(ctx, s.target(), "/v1.0/healthz", 204, 30*time.Second); err != nil {
 			return nil, fmt.Errorf("suite: %w", err)
 		}
 		if err := c.place(cfg.SidecarCPUs); err != nil {
@@ -163,7 +178,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		sides[i] = c
 	}
-	app.place(cfg.AppCPUs)
+	for _, a := range apps {
+		a.place(cfg.AppCPUs)
+	}
 	// Idle memory after a short settle, before any request.
 	time.Sleep(time.Second)
 	for i, c := range sides {
@@ -188,7 +205,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("suite: %w", err)
 		}
 	}
-	rep.Placement = append(rep.Placement, Placement{"load generator", os.Getpid(), cpusOf(os.Getpid())}, Placement{"app", app.pid(), cpusOf(app.pid())})
+	rep.Placement = append(rep.Placement, Placement{"load generator", os.Getpid(), cpusOf(os.Getpid())})
+	for _, a := range apps {
+		rep.Placement = append(rep.Placement, Placement{a.name, a.pid(), cpusOf(a.pid())})
+	}
 	for i, c := range sides {
 		rep.Placement = append(rep.Placement, Placement{cfg.Sidecars[i].Name, c.pid(), cpusOf(c.pid())})
 	}
@@ -204,14 +224,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				for k := range cfg.Sidecars {
 					i := (k + round - 1) % len(cfg.Sidecars)
 					s := cfg.Sidecars[i]
-					port, pid, target := s.HTTPPort, sides[i].pid(), s.Name
+					tg, pid, target := s.target(), sides[i].pid(), s.Name
 					if sc.Direct {
 						if k > 0 {
 							break // the app alone: once per round
 						}
-						port, pid, target = cfg.AppPort, 0, "app"
+						tg, pid, target = tcp(cfg.AppPort), 0, "app"
 					}
-					res, err := measure(ctx, sc, port, pid, conns, cfg)
+					var res *loadgen.Result
+					var dl *Delivery
+					var err error
+					if sc.Deliveries {
+						res, dl, err = measureDeliveries(ctx, sc, tg, pid, conns, s.appPort(cfg), cfg)
+					} else {
+						res, err = measure(ctx, sc, tg, pid, conns, cfg)
+					}
 					if err != nil {
 						return nil, fmt.Errorf("suite: %s %s c=%d: %w", target, sc.Name, conns, err)
 					}
@@ -219,7 +246,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 						// The app's own CPU, for reference (not a sidecar's).
 						res.Label = "app " + sc.Name
 					}
-					rep.Runs = append(rep.Runs, RunRecord{Round: round, Target: target, Scenario: sc.Name, Conns: conns, Result: res})
+					rep.Runs = append(rep.Runs, RunRecord{Round: round, Target: target, Scenario: sc.Name, Conns: conns, Result: res, Delivery: dl})
+					if dl != nil {
+						logf("round %d  %-7s %-10s c=%-3d  delivered %d of %d accepted (%d within the window), %.0f msg/s delivered, drained %.2f s after the window%s",
+							round, target, sc.Name, conns, dl.Delivered, dl.Accepted, dl.InWindow, dl.DeliveredRate, dl.DrainS, map[bool]string{true: "", false: "  !!! MESSAGES MISSING"}[dl.Delivered >= dl.Accepted])
+					}
 					side := "–"
 					if res.Sidecar != nil {
 						side = fmt.Sprintf("%.1f µs", res.Sidecar.CPUPerReqUS)
@@ -241,7 +272,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Sidecars = infos
 	rep.Summaries = summarize(rep.Runs, cfg.Sidecars)
 	rep.Derived = derive(rep.Summaries)
+	rep.Compared = compare(rep.Summaries, cfg.Baseline)
+	rep.Redirect = redirectStatus(ctx, cfg.Sidecars)
+	for name, st := range rep.Redirect {
+		logf("%s: eBPF redirect %s", name, st)
+	}
 	for _, s := range rep.Summaries {
+		if s.Delivered < s.Accepted {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s %s c=%d: %d of %d accepted messages were not delivered", s.Target, s.Scenario, s.Conns, s.Accepted-s.Delivered, s.Accepted))
+		}
 		if s.Errors > 0 || s.Non2xx > 0 {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s %s c=%d: %d errors, %d non-2xx", s.Target, s.Scenario, s.Conns, s.Errors, s.Non2xx))
 		}
@@ -254,18 +293,17 @@ func startOnce(ctx context.Context, s Sidecar, cfg Config, resources, logs strin
 	if err := waitPortFree(s.HTTPPort, 5*time.Second); err != nil {
 		return 0, err
 	}
-	c, err := start(s.Name, sidecarArgv(s, cfg.AppPort, resources), filepath.Join(logs, s.Name+"-startup.log"), cfg.SidecarCPUs)
+	c, err := start(s.Name, sidecarArgv(s, s.appPort(cfg), resources), filepath.Join(logs, s.Name+"-startup.log"), cfg.SidecarCPUs)
 	if err != nil {
 		return 0, err
 	}
 	defer c.stop()
-	return c.waitStatus(ctx, s.HTTPPort, "/v1.0/healthz", 204, 30*time.Second)
+	return c.waitStatus(ctx, s.target(), "/v1.0/healthz", 204, 30*time.Second)
 }
 
-func measure(ctx context.Context, sc Scenario, port, pid, conns int, cfg Config) (*loadgen.Result, error) {
-	host := "127.0.0.1:" + strconv.Itoa(port)
-	t := loadgen.Target{Network: "tcp", Addr: host, Host: host, Path: sc.Path}
-	req := loadgen.Request{Method: sc.Method, Path: sc.Path, Host: host, Body: []byte(sc.Body)}
+func measure(ctx context.Context, sc Scenario, t loadgen.Target, pid, conns int, cfg Config) (*loadgen.Result, error) {
+	t.Path = sc.Path
+	req := loadgen.Request{Method: sc.Method, Path: sc.Path, Host: t.Host, Body: []byte(sc.Body)}
 	return loadgen.Run(ctx, loadgen.Config{
 		Label: sc.Name, Target: t, Request: req.Encode(), Conns: conns,
 		Duration: cfg.Duration, Warmup: cfg.Warmup, PID: pid,
@@ -277,13 +315,22 @@ func measure(ctx context.Context, sc Scenario, port, pid, conns int, cfg Config)
 func check(ctx context.Context, s Sidecar, scens []Scenario) []Check {
 	var out []Check
 	seed := Scenario{Name: "seed k1", Method: "POST", Path: "/v1.0/state/statestore", Body: `[{"key":"k1","value":{"a":1}}]`}
-	client := &http.Client{Timeout: 5 * time.Second}
-	for _, sc := range append([]Scenario{seed}, scens...) {
+	seeds := []Scenario{seed}
+	for _, sc := range scens {
+		// Each backend store's get scenario reads the k1 its save seeds.
+		if store, ok := strings.CutSuffix(sc.Name, "-state-get"); ok {
+			sv := seed
+			sv.Name, sv.Path = "seed "+store+" k1", strings.TrimSuffix(sc.Path, "/k1")
+			seeds = append(seeds, sv)
+		}
+	}
+	client := httpClient(s)
+	for _, sc := range append(seeds, scens...) {
 		if sc.Direct {
 			continue
 		}
 		ch := Check{Scenario: sc.Name}
-		req, err := http.NewRequestWithContext(ctx, sc.Method, fmt.Sprintf("http://127.0.0.1:%d%s", s.HTTPPort, sc.Path), strings.NewReader(sc.Body))
+		req, err := http.NewRequestWithContext(ctx, sc.Method, "http://"+s.target().Host+sc.Path, strings.NewReader(sc.Body))
 		if err == nil {
 			if sc.Body != "" {
 				req.Header.Set("Content-Type", "application/json")

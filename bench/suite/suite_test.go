@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,6 +45,7 @@ func fake(args []string) {
 	fs.Int("metrics-port", 0, "")
 	fs.String("resources-path", "", "")
 	fs.String("log-level", "", "")
+	fs.Bool("subscribe", false, "")
 	fs.Parse(args)
 	mux := http.NewServeMux()
 	listen := *port
@@ -78,6 +80,17 @@ func fake(args []string) {
 			}
 			w.Write(v)
 		})
+		ordersURL := fmt.Sprintf("http://127.0.0.1:%d/orders", *appPort)
+		mux.HandleFunc("POST /v1.0/publish/pubsub/orders", func(w http.ResponseWriter, r *http.Request) {
+			// Delivered before the answer, like daprd's in-memory pubsub.
+			resp, err := http.Post(ordersURL, "application/cloudevents+json", r.Body)
+			if err != nil {
+				w.WriteHeader(500)
+				return
+			}
+			resp.Body.Close()
+			w.WriteHeader(204)
+		})
 		appURL := fmt.Sprintf("http://127.0.0.1:%d/neworder", *appPort)
 		mux.HandleFunc("POST /v1.0/invoke/bench/method/neworder", func(w http.ResponseWriter, r *http.Request) {
 			resp, err := http.Post(appURL, "application/json", r.Body)
@@ -91,6 +104,13 @@ func fake(args []string) {
 		})
 	} else {
 		mux.HandleFunc("GET /dapr/config", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("{}")) })
+		var orders atomic.Int64
+		mux.HandleFunc("POST /orders", func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			orders.Add(1)
+		})
+		mux.HandleFunc("GET /count", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, orders.Load()) })
+		mux.HandleFunc("DELETE /count", func(w http.ResponseWriter, r *http.Request) { orders.Store(0); w.WriteHeader(204) })
 		mux.HandleFunc("POST /neworder", func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
 			w.Write([]byte(`{"status":"accepted"}`))
@@ -150,7 +170,7 @@ func TestSuiteEndToEnd(t *testing.T) {
 		}
 	}
 	// 4 sidecar scenarios × 2 conns × 2 sidecars + direct × 2 conns, per round.
-	if len(rep.Runs) != 2*(4*2*2+2) || len(rep.Summaries) != 18 {
+	if len(rep.Runs) != 2*(5*2*2+2) || len(rep.Summaries) != 22 {
 		t.Fatalf("%d runs, %d summaries", len(rep.Runs), len(rep.Summaries))
 	}
 	// Targets alternate: round 1 starts with fake-a, round 2 with fake-b.
@@ -179,6 +199,11 @@ func TestSuiteEndToEnd(t *testing.T) {
 	if !sawCPU {
 		t.Fatal("no sidecar CPU time in any summary")
 	}
+	for _, s := range rep.Summaries {
+		if s.Scenario == "publish" && (s.Accepted == 0 || s.Delivered != s.Accepted || s.DeliveredRate <= 0) {
+			t.Errorf("publish deliveries not counted: %+v", s)
+		}
+	}
 	if len(rep.Derived) != 4 || rep.Derived[0].InvokePctDirect <= 0 {
 		t.Fatalf("derived %+v", rep.Derived)
 	}
@@ -186,7 +211,7 @@ func TestSuiteEndToEnd(t *testing.T) {
 		if len(si.StartupMS) != 2 || si.StartupMed <= 0 || si.BinaryBytes <= 0 || si.IdleRSS <= 0 || si.PeakRSS < si.IdleRSS {
 			t.Fatalf("sidecar info %+v", si)
 		}
-		if len(si.Checks) != 5 || si.Checks[0].Status != 204 {
+		if len(si.Checks) != 6 || si.Checks[0].Status != 204 {
 			t.Fatalf("checks %+v", si.Checks)
 		}
 	}
@@ -203,7 +228,7 @@ func TestSuiteEndToEnd(t *testing.T) {
 	}
 	var back Report
 	b, err := os.ReadFile(filepath.Join(out, "results.json"))
-	if err != nil || json.Unmarshal(b, &back) != nil || len(back.Summaries) != 18 {
+	if err != nil || json.Unmarshal(b, &back) != nil || len(back.Summaries) != 22 {
 		t.Fatalf("results.json: %v", err)
 	}
 	md, _ := os.ReadFile(filepath.Join(out, "results.md"))

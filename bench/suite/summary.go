@@ -27,6 +27,11 @@ type Summary struct {
 	// GenBound is set when the load generator used ~all of its CPU in some
 	// round: req/s is then the generator's limit as much as the target's.
 	GenBound bool `json:"generator_bound,omitempty"`
+	// Publish scenarios: deliveries counted at the app, summed over rounds,
+	// and the median delivered rate.
+	Accepted      int64   `json:"accepted,omitempty"`
+	Delivered     int64   `json:"delivered,omitempty"`
+	DeliveredRate float64 `json:"delivered_per_s,omitempty"`
 	// Curve is the percentile curve of the round with the median req/s.
 	Curve []loadgen.CurvePoint `json:"curve"`
 }
@@ -46,6 +51,7 @@ func summarize(runs []RunRecord, sidecars []Sidecar) []Summary {
 		conns            int
 	}
 	groups := map[key][]*loadgen.Result{}
+	deliveries := map[key][]*Delivery{}
 	var order []key
 	for _, r := range runs {
 		k := key{r.Target, r.Scenario, r.Conns}
@@ -53,6 +59,9 @@ func summarize(runs []RunRecord, sidecars []Sidecar) []Summary {
 			order = append(order, k)
 		}
 		groups[k] = append(groups[k], r.Result)
+		if r.Delivery != nil {
+			deliveries[k] = append(deliveries[k], r.Delivery)
+		}
 	}
 	// Report order: scenario as run, then conns, then target as configured.
 	rank := map[string]int{"app": -1}
@@ -115,6 +124,15 @@ func summarize(runs []RunRecord, sidecars []Sidecar) []Summary {
 			if r.Sidecar != nil && r.Sidecar.RSSBytes > s.RSS {
 				s.RSS = r.Sidecar.RSSBytes
 			}
+		}
+		if ds := deliveries[k]; len(ds) > 0 {
+			rates := make([]float64, len(ds))
+			for i, d := range ds {
+				s.Accepted += d.Accepted
+				s.Delivered += d.Delivered
+				rates[i] = d.DeliveredRate
+			}
+			s.DeliveredRate = median(rates)
 		}
 		s.Curve = medianRun(rs).Curve
 		out = append(out, s)

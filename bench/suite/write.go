@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/skiffd/skiff/bench/report"
@@ -103,10 +104,52 @@ func (r *Report) Markdown() string {
 	}
 	b.WriteString("\n")
 
+	hasDeliveries := false
+	for _, s := range r.Summaries {
+		hasDeliveries = hasDeliveries || s.Accepted > 0
+	}
+	if hasDeliveries {
+		b.WriteString("| publish scenario | conns | target | published req/s | delivered msg/s | delivered / accepted (all rounds) | p99 publish |\n|---|---|---|---|---|---|---|\n")
+		for _, s := range r.Summaries {
+			if s.Accepted == 0 {
+				continue
+			}
+			mark := ""
+			if s.Delivered < s.Accepted {
+				mark = " ⚠ missing"
+			}
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %d / %d%s | %s |\n", s.Scenario, s.Conns, s.Target, report.Rate(s.RPS),
+				report.Rate(s.DeliveredRate), s.Delivered, s.Accepted, mark, report.Micros(s.P99))
+		}
+		b.WriteString("\n")
+	}
+
 	if len(r.Derived) > 0 {
 		b.WriteString("| sidecar | conns | invoke req/s as % of direct | invoke added p50 | invoke added p99 |\n|---|---|---|---|---|\n")
 		for _, d := range r.Derived {
 			fmt.Fprintf(&b, "| %s | %d | %.1f %% | %s | %s |\n", d.Target, d.Conns, d.InvokePctDirect, signedMicros(d.AddedP50US), signedMicros(d.AddedP99US))
+		}
+		b.WriteString("\n")
+	}
+
+	if len(r.Compared) > 0 {
+		b.WriteString("Against skiffd on plain TCP (skiffd+ebpf: the eBPF loopback shortcut; skiffd+uds: the API on a Unix socket):\n\n")
+		b.WriteString("| scenario | conns | target | p50 plain → variant | p50 lower by | req/s plain → variant | req/s ratio |\n|---|---|---|---|---|---|---|\n")
+		for _, c := range r.Compared {
+			fmt.Fprintf(&b, "| %s | %d | %s | %s → %s | %.1f %% | %s → %s | ×%.2f |\n", c.Scenario, c.Conns, c.Target,
+				report.Micros(c.BaseP50), report.Micros(c.P50), c.P50Lower, report.Rate(c.BaseRPS), report.Rate(c.RPS), c.RPSRatio)
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Redirect) > 0 {
+		var names []string
+		for n := range r.Redirect {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		b.WriteString("eBPF shortcut at the end (GET /v1.0/metadata, extended):\n\n")
+		for _, n := range names {
+			fmt.Fprintf(&b, "- %s: %s\n", n, r.Redirect[n])
 		}
 		b.WriteString("\n")
 	}
