@@ -99,12 +99,20 @@ func deleteStream(url, name string) {
 	_ = js.DeleteStream(ctx, name)
 }
 
-func TestRabbitMQ(t *testing.T) {
+// TestRabbitMQ: concurrencyMode single keeps the queue's order.
+func TestRabbitMQ(t *testing.T) { rabbitMQ(t, "single", true) }
+
+// TestRabbitMQParallel: concurrencyMode parallel (daprd's default): every
+// message arrives, in no promised order.
+func TestRabbitMQParallel(t *testing.T) { rabbitMQ(t, "parallel", false) }
+
+func rabbitMQ(t *testing.T, mode string, ordered bool) {
 	url := Service(t, "SKIFF_AMQP_URL", "RabbitMQ")
 	Run(t, Harness{
 		New: func(t *testing.T) pubsub.PubSub {
 			r, err := rabbitmq.New("conf", map[string]string{
 				"connectionString": url, "consumerID": "conf", "requeueInFailure": "true", "prefetchCount": "64",
+				"concurrencyMode": mode, "publisherConfirm": "true",
 			}, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -126,7 +134,7 @@ func TestRabbitMQ(t *testing.T) {
 			_, _ = ch.QueueDelete("conf-"+topic, false, false, false)
 			_ = ch.ExchangeDelete(topic, false, false)
 		},
-		Ordered: true,
+		Ordered: ordered,
 	})
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/skiffd/skiff/blocks/pubsub/internal/lifecycle"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -14,96 +13,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/skiffd/skiff/blocks/pubsub"
-	"github.com/skiffd/skiff/blocks/pubsub/internal/mdutil"
+	"github.com/skiffd/skiff/blocks/pubsub/internal/lifecycle"
 )
-
-// Options are the parsed metadata (defaults as daprd's).
-type Options struct {
-	URL              string
-	ConsumerID       string
-	Durable          bool
-	DeleteWhenUnused bool // default true
-	AutoAck          bool
-	RequeueInFailure bool
-	DeliveryMode     uint8
-	PrefetchCount    int
-	ReconnectWait    time.Duration // 3s
-	ExchangeKind     string        // fanout
-	MaxLen           int64
-	MaxLenBytes      int64
-	TTL              time.Duration // ttlInSeconds: default message expiration
-	ClientName       string
-	HeartBeat        time.Duration
-}
-
-// ParseOptions reads the metadata.
-func ParseOptions(md map[string]string) (Options, error) {
-	m := mdutil.MD{M: md, What: "pubsub.rabbitmq"}
-	o := Options{URL: m.Get("connectionString"), ConsumerID: m.Get("consumerID"), ClientName: m.Get("clientName"), ExchangeKind: m.Get("exchangeKind")}
-	if o.URL == "" {
-		o.URL = m.Get("host") // daprd's older name
-	}
-	if o.URL == "" {
-		return o, errors.New("pubsub.rabbitmq: connectionString is empty")
-	}
-	if o.ExchangeKind == "" {
-		o.ExchangeKind = amqp.ExchangeFanout
-	}
-	switch o.ExchangeKind {
-	case amqp.ExchangeFanout, amqp.ExchangeTopic, amqp.ExchangeDirect, amqp.ExchangeHeaders:
-	default:
-		return o, fmt.Errorf("pubsub.rabbitmq: exchangeKind %q: want fanout, topic, direct or headers", o.ExchangeKind)
-	}
-	var err error
-	if o.Durable, err = m.Bool("durable", false); err != nil {
-		return o, err
-	}
-	if o.DeleteWhenUnused, err = m.Bool("deletedWhenUnused", true); err != nil {
-		return o, err
-	}
-	if o.AutoAck, err = m.Bool("autoAck", false); err != nil {
-		return o, err
-	}
-	if o.RequeueInFailure, err = m.Bool("requeueInFailure", false); err != nil {
-		return o, err
-	}
-	n, err := m.Int("deliveryMode", 0)
-	if err != nil {
-		return o, err
-	}
-	if n > 2 {
-		return o, fmt.Errorf("pubsub.rabbitmq: deliveryMode %d: want 0, 1 (transient) or 2 (persistent)", n)
-	}
-	o.DeliveryMode = uint8(n)
-	if n, err = m.Int("prefetchCount", 0); err != nil {
-		return o, err
-	}
-	o.PrefetchCount = int(n)
-	if o.ReconnectWait, err = m.Duration("reconnectWait", 3*time.Second); err != nil {
-		return o, err
-	}
-	if v := m.Get("reconnectWaitSeconds"); v != "" {
-		s, err := strconv.Atoi(v)
-		if err != nil || s < 0 {
-			return o, fmt.Errorf("pubsub.rabbitmq: reconnectWaitSeconds %q: want seconds", v)
-		}
-		o.ReconnectWait = time.Duration(s) * time.Second
-	}
-	if o.MaxLen, err = m.Int("maxLen", 0); err != nil {
-		return o, err
-	}
-	if o.MaxLenBytes, err = m.Int("maxLenBytes", 0); err != nil {
-		return o, err
-	}
-	if n, err = m.Int("ttlInSeconds", 0); err != nil {
-		return o, err
-	}
-	o.TTL = time.Duration(n) * time.Second
-	if o.HeartBeat, err = m.Duration("heartBeat", 10*time.Second); err != nil {
-		return o, err
-	}
-	return o, nil
-}
 
 // RabbitMQ is the component.
 type RabbitMQ struct {
@@ -186,15 +97,14 @@ func (r *RabbitMQ) connection() (*amqp.Connection, *amqp.Channel, error) {
 	r.mu.Unlock()
 	var err error
 	if conn == nil {
-		cfg := amqp.Config{Heartbeat: r.opt.HeartBeat, Locale: "en_US", Dial: amqp.DefaultDial(5 * time.Second)}
-		if r.opt.ClientName != "" {
-			cfg.Properties = amqp.Table{"connection_name": r.opt.ClientName}
+		var cfg amqp.Config
+		if cfg, err = r.opt.dialConfig(); err == nil {
+			conn, err = amqp.DialConfig(r.opt.URL, cfg)
 		}
-		conn, err = amqp.DialConfig(r.opt.URL, cfg)
 	}
 	var pub *amqp.Channel
 	if err == nil {
-		pub, err = openPub(conn)
+		pub, err = openPub(conn, r.opt.PublisherConfirm)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -231,10 +141,13 @@ func (r *RabbitMQ) live() (*amqp.Connection, *amqp.Channel, error, bool) {
 	return nil, nil, nil, false
 }
 
-func openPub(conn *amqp.Connection) (*amqp.Channel, error) {
+func openPub(conn *amqp.Connection, confirm bool) (*amqp.Channel, error) {
 	ch, err := conn.Channel()
 	if err != nil {
 		return nil, err
+	}
+	if !confirm {
+		return ch, nil
 	}
 	if err := ch.Confirm(false); err != nil {
 		_ = ch.Close()
@@ -291,23 +204,32 @@ func (r *RabbitMQ) declareExchange(ch *amqp.Channel, topic string, cache bool) e
 	return nil
 }
 
+// publishing is the AMQP message for req, with the request metadata daprd
+// honours: routingKey, ttl/ttlInSeconds (expiration), priority,
+// contentType, messageID, correlationID and type.
 func (r *RabbitMQ) publishing(req *pubsub.PublishRequest) (amqp.Publishing, string) {
 	p := amqp.Publishing{ContentType: "text/plain", Body: req.Data, DeliveryMode: r.opt.DeliveryMode}
-	if r.opt.TTL > 0 {
+	if r.opt.HasTTL {
 		p.Expiration = strconv.FormatInt(r.opt.TTL.Milliseconds(), 10)
+	}
+	if len(req.Metadata) == 0 {
+		return p, ""
+	}
+	// An invalid per-message TTL is ignored, as daprd does (it logs it).
+	if ttl, ok, err := parseTTL(req.Metadata); ok && err == nil {
+		p.Expiration = strconv.FormatInt(ttl.Milliseconds(), 10)
 	}
 	key := ""
 	for k, v := range req.Metadata {
+		if v == "" {
+			continue
+		}
 		switch strings.ToLower(k) {
-		case "ttlinseconds":
-			if s, err := strconv.ParseInt(v, 10, 64); err == nil && s > 0 {
-				p.Expiration = strconv.FormatInt(s*1000, 10)
-			}
 		case "routingkey":
 			key = v
 		case "priority":
-			if n, err := strconv.ParseUint(v, 10, 8); err == nil {
-				p.Priority = uint8(n)
+			if n, err := strconv.Atoi(v); err == nil {
+				p.Priority = uint8(min(max(n, 0), 255))
 			}
 		case "contenttype":
 			p.ContentType = v
@@ -351,6 +273,13 @@ func (r *RabbitMQ) publishOnce(ctx context.Context, req *pubsub.PublishRequest) 
 		return fmt.Errorf("publish: rabbitmq: %w", err)
 	}
 	p, key := r.publishing(req)
+	if !r.opt.PublisherConfirm {
+		// daprd's default: written to the connection, not confirmed.
+		if err := ch.PublishWithContext(ctx, req.Topic, key, false, false, p); err != nil {
+			return fmt.Errorf("publish: rabbitmq: %w", err)
+		}
+		return nil
+	}
 	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, req.Topic, key, false, false, p)
 	if err != nil {
 		return fmt.Errorf("publish: rabbitmq: %w", err)
@@ -365,38 +294,85 @@ func (r *RabbitMQ) publishOnce(ctx context.Context, req *pubsub.PublishRequest) 
 	return nil
 }
 
-// Subscribe starts the topic's consumer loop (reconnecting as needed).
-func (r *RabbitMQ) Subscribe(ctx context.Context, req pubsub.SubscribeRequest, h pubsub.Handler) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return pubsub.ErrClosed
+// subscription is one Subscribe's queue, as daprd declares it.
+type subscription struct {
+	topic, queue string
+	routing      []string
+	args         amqp.Table // the queue's arguments
+}
+
+// newSubscription reads the subscription metadata daprd honours:
+// queueName, routingKey (comma-separated), queueType (classic or quorum),
+// maxPriority, singleActiveConsumer, maxLen and maxLenBytes.
+func (r *RabbitMQ) newSubscription(req pubsub.SubscribeRequest) (*subscription, error) {
+	s := &subscription{topic: strings.Clone(req.Topic), routing: []string{""}, args: amqp.Table{amqp.QueueTypeArg: amqp.QueueTypeClassic}}
+	if r.opt.MaxLen > 0 {
+		s.args["x-max-length"] = r.opt.MaxLen
 	}
-	topic := strings.Clone(req.Topic)
-	queue := ""
-	routing := []string{""}
+	if r.opt.MaxLenBytes > 0 {
+		s.args["x-max-length-bytes"] = r.opt.MaxLenBytes
+	}
 	for k, v := range req.Metadata {
+		if v == "" {
+			continue
+		}
 		switch strings.ToLower(k) {
 		case "queuename":
-			queue = strings.Clone(v)
+			s.queue = strings.Clone(v)
 		case "routingkey":
-			if v != "" {
-				routing = strings.Split(v, ",")
+			s.routing = strings.Split(strings.Clone(v), ",")
+		case "queuetype":
+			if v != amqp.QueueTypeClassic && v != amqp.QueueTypeQuorum {
+				return nil, fmt.Errorf("pubsub.rabbitmq: queueType %q: want classic or quorum", v)
 			}
+			s.args[amqp.QueueTypeArg] = strings.Clone(v)
+		case "maxpriority":
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("pubsub.rabbitmq: maxPriority %q: %w", v, err)
+			}
+			s.args["x-max-priority"] = uint8(min(n, 255))
+		case "singleactiveconsumer":
+			if b, _ := strconv.ParseBool(v); b {
+				s.args["x-single-active-consumer"] = true
+			}
+		case "maxlen", "maxlenbytes":
+			n, err := strconv.ParseUint(v, 10, 63)
+			if err != nil {
+				return nil, fmt.Errorf("pubsub.rabbitmq: %s %q: %w", k, v, err)
+			}
+			arg := "x-max-length"
+			if strings.EqualFold(k, "maxLenBytes") {
+				arg = "x-max-length-bytes"
+			}
+			s.args[arg] = int64(n)
 		}
 	}
-	if queue == "" {
+	if s.queue == "" {
 		if r.opt.ConsumerID == "" {
-			return errors.New("pubsub.rabbitmq: consumerID is required for subscriptions without queueName")
+			return nil, errors.New("pubsub.rabbitmq: consumerID is required for subscriptions without queueName")
 		}
-		queue = r.opt.ConsumerID + "-" + topic
+		s.queue = r.opt.ConsumerID + "-" + s.topic
+	}
+	return s, nil
+}
+
+// Subscribe starts the topic's consumer loop (reconnecting as needed).
+func (r *RabbitMQ) Subscribe(ctx context.Context, req pubsub.SubscribeRequest, h pubsub.Handler) error {
+	sub, err := r.newSubscription(req)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return pubsub.ErrClosed
 	}
 	bound := make(chan struct{})
 	lifecycle.Go(&r.wg, ctx, r.stop, func(ctx context.Context) {
-		r.consumeForever(ctx, topic, queue, routing, h, sync.OnceFunc(func() { close(bound) }))
+		r.consumeForever(ctx, sub, h, sync.OnceFunc(func() { close(bound) }))
 	})
 	r.mu.Unlock()
-	defer r.mu.Lock()
 	// As daprd, wait for the queue to be bound: a fanout exchange drops
 	// what is published while no queue is bound to it. A broker that is
 	// down does not hold startup long; the loop keeps trying.
@@ -405,21 +381,21 @@ func (r *RabbitMQ) Subscribe(ctx context.Context, req pubsub.SubscribeRequest, h
 	case <-ctx.Done():
 	case <-r.stop:
 	case <-time.After(10 * time.Second):
-		r.log.Warn("pubsub.rabbitmq: queue not bound yet; still trying in the background", "component", r.name, "topic", topic, "queue", queue)
+		r.log.Warn("pubsub.rabbitmq: queue not bound yet; still trying in the background", "component", r.name, "topic", sub.topic, "queue", sub.queue)
 	}
 	return nil
 }
 
-func (r *RabbitMQ) consumeForever(ctx context.Context, topic, queue string, routing []string, h pubsub.Handler, bound func()) {
+func (r *RabbitMQ) consumeForever(ctx context.Context, sub *subscription, h pubsub.Handler, bound func()) {
 	backoff := 100 * time.Millisecond
 	warned := false
 	for ctx.Err() == nil {
-		err := r.consumeOnce(ctx, topic, queue, routing, h, bound)
+		err := r.consumeOnce(ctx, sub, h, bound)
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil && !warned {
-			r.log.Warn("pubsub.rabbitmq: subscription interrupted; reconnecting", "component", r.name, "topic", topic, "queue", queue, "error", err)
+			r.log.Warn("pubsub.rabbitmq: subscription interrupted; reconnecting", "component", r.name, "topic", sub.topic, "queue", sub.queue, "error", err)
 			warned = true
 		}
 		if err == nil {
@@ -432,8 +408,53 @@ func (r *RabbitMQ) consumeForever(ctx context.Context, topic, queue string, rout
 	}
 }
 
+// declareQueue declares the subscription's queue and bindings, with
+// daprd's dead-letter exchange dlx-{queue} and queue dlq-{queue} when
+// enableDeadLetter is set: a message refused without requeue lands there.
+func (r *RabbitMQ) declareQueue(ch *amqp.Channel, sub *subscription) error {
+	if err := r.declareExchange(ch, sub.topic, false); err != nil {
+		return err
+	}
+	args := sub.args
+	if r.opt.EnableDeadLetter {
+		dlx, dlq := "dlx-"+sub.queue, "dlq-"+sub.queue
+		// As daprd: the dead-letter exchange and queue are always durable;
+		// the queue is lazy (kept on disk) and has the same length limits.
+		if err := ch.ExchangeDeclare(dlx, amqp.ExchangeFanout, true, r.opt.DeleteWhenUnused, false, false, nil); err != nil {
+			return fmt.Errorf("declare dead-letter exchange %s: %w", dlx, err)
+		}
+		dargs := amqp.Table{"x-queue-mode": "lazy"}
+		if r.opt.MaxLen > 0 {
+			dargs["x-max-length"] = r.opt.MaxLen
+		}
+		if r.opt.MaxLenBytes > 0 {
+			dargs["x-max-length-bytes"] = r.opt.MaxLenBytes
+		}
+		if _, err := ch.QueueDeclare(dlq, true, r.opt.DeleteWhenUnused, false, false, dargs); err != nil {
+			return fmt.Errorf("declare dead-letter queue %s: %w", dlq, err)
+		}
+		if err := ch.QueueBind(dlq, "", dlx, false, nil); err != nil {
+			return fmt.Errorf("bind dead-letter queue %s: %w", dlq, err)
+		}
+		args = make(amqp.Table, len(sub.args)+1)
+		for k, v := range sub.args {
+			args[k] = v
+		}
+		args["x-dead-letter-exchange"] = dlx
+	}
+	if _, err := ch.QueueDeclare(sub.queue, r.opt.Durable, r.opt.DeleteWhenUnused, false, false, args); err != nil {
+		return fmt.Errorf("declare queue %s: %w", sub.queue, err)
+	}
+	for _, key := range sub.routing {
+		if err := ch.QueueBind(sub.queue, key, sub.topic, false, nil); err != nil {
+			return fmt.Errorf("bind queue %s to %s: %w", sub.queue, sub.topic, err)
+		}
+	}
+	return nil
+}
+
 // consumeOnce runs one channel's consumer until it closes or ctx ends.
-func (r *RabbitMQ) consumeOnce(ctx context.Context, topic, queue string, routing []string, h pubsub.Handler, bound func()) error {
+func (r *RabbitMQ) consumeOnce(ctx context.Context, sub *subscription, h pubsub.Handler, bound func()) error {
 	conn, _, err := r.connection()
 	if err != nil {
 		return err
@@ -444,35 +465,33 @@ func (r *RabbitMQ) consumeOnce(ctx context.Context, topic, queue string, routing
 	}
 	// Closing the channel returns unacked messages to the queue.
 	defer ch.Close()
-	if err := r.declareExchange(ch, topic, false); err != nil {
+	if err := r.declareQueue(ch, sub); err != nil {
 		return err
-	}
-	args := amqp.Table{amqp.QueueTypeArg: amqp.QueueTypeClassic}
-	if r.opt.MaxLen > 0 {
-		args["x-max-length"] = r.opt.MaxLen
-	}
-	if r.opt.MaxLenBytes > 0 {
-		args["x-max-length-bytes"] = r.opt.MaxLenBytes
-	}
-	q, err := ch.QueueDeclare(queue, r.opt.Durable, r.opt.DeleteWhenUnused, false, false, args)
-	if err != nil {
-		return fmt.Errorf("declare queue %s: %w", queue, err)
-	}
-	for _, key := range routing {
-		if err := ch.QueueBind(q.Name, key, topic, false, nil); err != nil {
-			return fmt.Errorf("bind queue %s to %s: %w", queue, topic, err)
-		}
 	}
 	if r.opt.PrefetchCount > 0 {
 		if err := ch.Qos(r.opt.PrefetchCount, 0, false); err != nil {
 			return fmt.Errorf("prefetchCount: %w", err)
 		}
 	}
-	msgs, err := ch.Consume(q.Name, "", r.opt.AutoAck, false, false, false, nil)
+	// The consumer tag is the queue's name, as daprd's.
+	msgs, err := ch.Consume(sub.queue, sub.queue, r.opt.AutoAck, false, false, false, nil)
 	if err != nil {
-		return fmt.Errorf("consume %s: %w", queue, err)
+		return fmt.Errorf("consume %s: %w", sub.queue, err)
 	}
 	bound()
+	// concurrencyMode parallel (daprd's default): up to prefetchCount
+	// (else 100) messages handled at once, in no promised order; single:
+	// one at a time, in queue order.
+	var inflight sync.WaitGroup
+	defer inflight.Wait() // before the channel closes: their acks need it
+	var slots chan struct{}
+	if r.opt.Parallel {
+		n := r.opt.PrefetchCount
+		if n <= 0 {
+			n = 100
+		}
+		slots = make(chan struct{}, n)
+	}
 	for {
 		var d amqp.Delivery
 		var ok bool
@@ -484,15 +503,29 @@ func (r *RabbitMQ) consumeOnce(ctx context.Context, topic, queue string, routing
 		if !ok {
 			return errors.New("channel closed")
 		}
-		if !r.handle(ctx, topic, &d, h) {
+		if slots == nil {
+			if !r.handle(ctx, sub.topic, &d, h) {
+				return nil
+			}
+			continue
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			_ = d.Nack(false, true)
 			return nil
 		}
+		inflight.Add(1)
+		go func() {
+			defer func() { <-slots; inflight.Done() }()
+			r.handle(ctx, sub.topic, &d, h)
+		}()
 	}
 }
 
 // handle delivers one message; false when stopping.
 func (r *RabbitMQ) handle(ctx context.Context, topic string, d *amqp.Delivery, h pubsub.Handler) bool {
-	msg := pubsub.Message{Topic: topic, Data: d.Body, ContentType: d.ContentType, Metadata: properties(d)}
+	msg := pubsub.Message{Topic: topic, Data: d.Body, ContentType: d.ContentType, Metadata: properties(d), Redelivered: d.Redelivered}
 	backoff := 50 * time.Millisecond
 	for {
 		err := h(ctx, &msg)
@@ -511,7 +544,7 @@ func (r *RabbitMQ) handle(ctx context.Context, topic string, d *amqp.Delivery, h
 		}
 		if !r.opt.RequeueInFailure {
 			// daprd's behaviour: a refused message is not requeued (the
-			// broker drops or dead-letters it).
+			// broker drops it, or dead-letters it with enableDeadLetter).
 			_ = d.Nack(false, false)
 			return true
 		}
@@ -519,6 +552,7 @@ func (r *RabbitMQ) handle(ctx context.Context, topic string, d *amqp.Delivery, h
 			_ = d.Nack(false, true)
 			return false
 		}
+		msg.Redelivered = true
 		backoff = min(2*backoff, 5*time.Second)
 	}
 }

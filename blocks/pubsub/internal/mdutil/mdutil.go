@@ -69,3 +69,21 @@ func (m MD) Bool(name string, def bool) (bool, error) {
 	}
 	return b, nil
 }
+
+// Seconds reads a duration the way Dapr's metadata decoder does for
+// duration fields: a Go duration ("5s") or an integer number of seconds;
+// def when unset.
+func (m MD) Seconds(name string, def time.Duration) (time.Duration, error) {
+	v := m.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s: %s %q: want a duration like 5s or seconds", m.What, name, v)
+	}
+	return d, nil
+}

@@ -13,6 +13,12 @@ func TestMD(t *testing.T) {
 	if d, err := m.Duration("d", 0); err != nil || d != 2*time.Second {
 		t.Fatalf("%v %v", d, err)
 	}
+	if d, err := m.Seconds("n", 0); err != nil || d != 7*time.Second {
+		t.Fatalf("%v %v", d, err)
+	}
+	if d, err := m.Seconds("d", 0); err != nil || d != 2*time.Second {
+		t.Fatalf("%v %v", d, err)
+	}
 	if d, _ := m.Duration("missing", time.Minute); d != time.Minute {
 		t.Fatal(d)
 	}
@@ -25,6 +31,7 @@ func TestMD(t *testing.T) {
 	for _, f := range []func() error{
 		func() error { _, err := m.Duration("bad", 0); return err },
 		func() error { _, err := m.Int("bad", 0); return err },
+		func() error { _, err := m.Seconds("bad", 0); return err },
 		func() error { _, err := m.Bool("bad", false); return err },
 	} {
 		if f() == nil {
