@@ -15,9 +15,10 @@
 // and clientKey give the TLS configuration and saslExternal makes the
 // broker take the user from the client certificate (SASL EXTERNAL).
 //
-// Publish waits for the broker's confirm only with publisherConfirm: "true"
-// (daprd's default is false: 204 then means the message was written to
-// the connection, and a broker that dies right after may lose it).
+// Publish waits for the broker's confirm unless publisherConfirm: "false".
+// daprd's default is false (204 then means only that the message was
+// written to the connection, and a broker that dies right after loses
+// it); skiffd defaults to true so an acknowledged publish is never lost.
 // deliveryMode, ttlInSeconds/ttl (expiration) and the request's metadata
 // (routingKey, ttl, priority, contentType, messageID, correlationID, type)
 // are honoured. Delivery is manual-ack (autoAck: the broker acks on

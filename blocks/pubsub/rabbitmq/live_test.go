@@ -215,7 +215,7 @@ func TestLiveConcurrency(t *testing.T) {
 
 // TestLiveTopicExchange: exchangeKind topic with the subscription's
 // routingKey list ("keyA," binds keyA and the empty key); publishing
-// without publisherConfirm (daprd's default).
+// without publisherConfirm (daprd's default; skiffd's is true).
 func TestLiveTopicExchange(t *testing.T) {
 	l := newLive(t, "exchangeKind", "topic", "publisherConfirm", "false")
 	l.subscribe(t, map[string]string{"routingKey": "keyA,"})

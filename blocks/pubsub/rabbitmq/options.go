@@ -77,7 +77,8 @@ func ParseOptions(md map[string]string) (Options, error) {
 		{"autoAck", false, &o.AutoAck},
 		{"requeueInFailure", false, &o.RequeueInFailure},
 		{"enableDeadLetter", false, &o.EnableDeadLetter},
-		{"publisherConfirm", false, &o.PublisherConfirm},
+		// true, unlike daprd: a 204 must mean the broker has the message.
+		{"publisherConfirm", true, &o.PublisherConfirm},
 		{"saslExternal", false, &o.SaslExternal},
 	} {
 		if *b.dst, err = m.Bool(b.name, b.def); err != nil {

@@ -31,20 +31,21 @@ func TestParseOptions(t *testing.T) {
 	if o.DeliveryMode != 2 || o.PrefetchCount != 10 || !o.RequeueInFailure || o.ReconnectWait != time.Second {
 		t.Fatalf("%+v", o)
 	}
-	// daprd's defaults (its code's: durable is true there too).
-	if !o.Durable || !o.DeleteWhenUnused || o.AutoAck || o.EnableDeadLetter || o.PublisherConfirm || !o.Parallel ||
+	// daprd's defaults (its code's: durable is true there too), except
+	// publisherConfirm (true: a 204 means the broker has the message).
+	if !o.Durable || !o.DeleteWhenUnused || o.AutoAck || o.EnableDeadLetter || !o.PublisherConfirm || !o.Parallel ||
 		o.ExchangeKind != "fanout" || o.HeartBeat != 10*time.Second || o.HasTTL || o.Protocol != "amqp" {
 		t.Fatalf("defaults: %+v", o)
 	}
 	o, err = ParseOptions(map[string]string{
-		"host": "amqp://h", "durable": "false", "enableDeadLetter": "true", "publisherConfirm": "true",
+		"host": "amqp://h", "durable": "false", "enableDeadLetter": "true", "publisherConfirm": "false",
 		"concurrencyMode": "single", "reconnectWaitSeconds": "5", "heartBeat": "2", "ttlInSeconds": "60",
 		"maxLen": "3000", "maxLenBytes": "10485760", "exchangeKind": "topic", "clientName": "me",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.URL != "amqp://h" || o.Durable || !o.EnableDeadLetter || !o.PublisherConfirm || o.Parallel || o.ReconnectWait != 5*time.Second ||
+	if o.URL != "amqp://h" || o.Durable || !o.EnableDeadLetter || o.PublisherConfirm || o.Parallel || o.ReconnectWait != 5*time.Second ||
 		o.HeartBeat != 2*time.Second || o.TTL != time.Minute || o.MaxLen != 3000 || o.MaxLenBytes != 10485760 || o.ExchangeKind != "topic" || o.ClientName != "me" {
 		t.Fatalf("%+v", o)
 	}
