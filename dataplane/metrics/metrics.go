@@ -53,6 +53,8 @@ type Metrics struct {
 	AppChannel *AppChannel
 	// ErrorCodes counts API errors; nil when disabled or not asked for.
 	ErrorCodes *ErrorCodes
+	// ServiceInvocation records calls between sidecars; nil when disabled.
+	ServiceInvocation *ServiceInvocation
 }
 
 // New builds the registry with the Go runtime and process collectors and,
@@ -69,6 +71,7 @@ func New(o Options) *Metrics {
 	}
 	m.HTTP = newHTTPServer(m.reg, o, rs)
 	m.AppChannel = newAppChannel(m.reg, o, rs)
+	m.ServiceInvocation = newServiceInvocation(m.reg, o, rs)
 	if o.RecordErrorCodes {
 		m.ErrorCodes = newErrorCodes(m.reg, o.AppID, rs)
 	}
