@@ -2,8 +2,11 @@ package invoke
 
 import (
 	"bytes"
+	"io"
 	"net"
+	"net/http"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 
@@ -99,5 +102,53 @@ func TestLoopInvokeMetricsAppDown(t *testing.T) {
 	roundTrip(t, c, buf, []byte("GET /v1.0/invoke/myapp/method/x HTTP/1.1\r\nHost: h\r\n\r\n"), []byte("}"))
 	if got := completed(t, m); got["app_id=myapp,status=500"] != 1 {
 		t.Fatalf("completed %v", got)
+	}
+}
+
+// The latency of a loop-sent call covers the app's time, also when its
+// large answer is relayed from a worker.
+func TestLoopInvokeMetricsLatency(t *testing.T) {
+	big := bytes.Repeat([]byte("z"), 200<<10)
+	app := http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(30 * time.Millisecond)
+		if r.URL.Path == "/big" {
+			_, _ = w.Write(big)
+		}
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go app.Serve(ln)
+	t.Cleanup(func() { app.Close() })
+	m := metrics.New(metrics.Options{AppID: appID, Enabled: true, IncreasedCardinality: true})
+	addr, _ := loopServerWith(t, ln.Addr().(*net.TCPAddr).Port, func(s *Service) { s.cfg.Channel.SetObserver(m.AppChannel) })
+	for _, p := range []string{"small", "big"} {
+		resp, err := http.Get("http://" + addr + "/v1.0/invoke/myapp/method/" + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	fams, err := m.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, f := range fams {
+		if f.GetName() != "dapr_http_client_roundtrip_latency" {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			h := s.GetHistogram()
+			if h.GetSampleCount() != 1 || h.GetSampleSum() < 30 {
+				t.Errorf("%s: %d samples, sum %v ms", labelString(s), h.GetSampleCount(), h.GetSampleSum())
+			}
+			seen++
+		}
+	}
+	if seen != 2 {
+		t.Errorf("%d latency series, want 2", seen)
 	}
 }
