@@ -20,6 +20,11 @@
 // it (resiliency.go), with a body streamed in kept for replay up to
 // Config.ReplayLimit. Without a policy nothing changes on the loop path.
 //
+// Metrics: calls through appchannel.Client.Do report to the channel's
+// Observer; a call the event loop sends (ServeInline) is reported by
+// onInlineDone (metrics.go). A call to our own app id is local, so, as in
+// daprd, it records no dapr_runtime_service_invocation_* series.
+//
 // Multi-host invocation (other app ids through name resolution and the
 // internal gRPC port) is not done yet: any app id other than our own fails as
 // daprd fails when it cannot resolve one.

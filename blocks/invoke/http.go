@@ -262,6 +262,7 @@ func (s *Service) ServeInline(c *router.Ctx) {
 	}
 	cl.req.Body = c.Body
 	cl.wire = s.cfg.Channel.AppendRequest(cl.wire[:0], &cl.req)
+	s.markStart(c)
 	c.CallApp(cl.wire, cl.req.Replayable(), s.inlineDone)
 }
 
@@ -271,12 +272,14 @@ func (s *Service) onInlineDone(c *router.Ctx, resp *router.AppResponse, err erro
 	cl := s.getCall()
 	defer s.putCall(cl)
 	if err != nil {
+		s.reportInline(c, cl, 500, 0)
 		// The request is still readable: word the error as Do would.
 		target, _ := s.prepare(c, cl)
 		e := failed(target, s.cfg.Channel.Fail(&cl.req, err).Error())
 		c.Error(e.API, e.Msg)
 		return
 	}
+	s.reportInline(c, cl, resp.Status, resp.ContentLength)
 	s.answer(c, cl, resp, resp.Status, resp.ContentLength, resp.Body, resp.BodyStream)
 }
 

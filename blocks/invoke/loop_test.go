@@ -18,7 +18,17 @@ import (
 // app themselves.
 func loopServer(t testing.TB, appPort int) string {
 	t.Helper()
+	addr, _ := loopServerWith(t, appPort, nil)
+	return addr
+}
+
+// loopServerWith is loopServer with a hook on the service.
+func loopServerWith(t testing.TB, appPort int, mod func(*Service)) (string, *Service) {
+	t.Helper()
 	svc, tbl := newService(t, appPort, nil)
+	if mod != nil {
+		mod(svc)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +48,7 @@ func loopServer(t testing.TB, appPort int) string {
 		_ = s.Shutdown(ctx)
 		<-s.Stopped()
 	})
-	return addr
+	return addr, svc
 }
 
 func TestLoopInvoke(t *testing.T) {

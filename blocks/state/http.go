@@ -47,6 +47,7 @@ func (a *API) Routes() []router.Route {
 }
 
 func fail(c *router.Ctx, e *Error) {
+	apierr.Record(e.Code) // dapr_error_code_total
 	c.RespBody = e.AppendJSON(c.RespBody[:0])
 	c.JSON(e.Status)
 }

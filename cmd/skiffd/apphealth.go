@@ -26,6 +26,7 @@ func (cs *componentSet) newAppHealth(env *blockEnv, ch *appchannel.Client) (*app
 	// not look unhealthy because its slots are taken.
 	pc := ch.Settings()
 	pc.MaxConcurrency = -1
+	pc.HealthProbe = true // dapr_http_healthprobes_*, not dapr_http_client_*
 	probe, err := appchannel.New(pc)
 	if err != nil {
 		return nil, fmt.Errorf("app health probe channel: %w", err)

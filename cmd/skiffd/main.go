@@ -207,6 +207,7 @@ func build(o *options, log *slog.Logger) (*runtimeState, error) {
 		comps.close()
 		return nil, err
 	}
+	obs.observeAppChannel(comps.channel)
 
 	addrs, sock, err := listenAddrs(o)
 	if err != nil {
@@ -359,6 +360,7 @@ func (rt *runtimeState) serve() error {
 		return err
 	}
 	defer rt.red.stop(log)
+	rt.red.registerMetrics(rt.obs.metrics)
 	errc := make(chan error, 1)
 	go func() { errc <- rt.srv.Serve() }()
 	select {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/skiffd/skiff/blocks/resources"
+	"github.com/skiffd/skiff/dataplane/apierr"
+	"github.com/skiffd/skiff/dataplane/appchannel"
 	"github.com/skiffd/skiff/dataplane/bufpool"
 	"github.com/skiffd/skiff/dataplane/metrics"
 	"github.com/skiffd/skiff/dataplane/router"
@@ -60,10 +62,25 @@ func newObservability(o *options, conf *resources.Configuration, log *slog.Logge
 				mo.LatencyBuckets = append(mo.LatencyBuckets, float64(v))
 			}
 		}
+		mo.RecordErrorCodes = m.RecordErrorCodes != nil && *m.RecordErrorCodes
+		for _, r := range m.Rules {
+			rule := metrics.Rule{Name: r.Name}
+			for _, l := range r.Labels {
+				rule.Labels = append(rule.Labels, metrics.RuleLabel{Name: l.Name, Regex: l.Regex})
+			}
+			mo.Rules = append(mo.Rules, rule)
+		}
+		// daprd refuses to start on a rule whose expression does not compile.
+		if err := metrics.ValidateRules(mo.Rules); err != nil {
+			return nil, err
+		}
 	} else {
 		mo.IncreasedCardinality = true
 	}
 	ob.metrics = metrics.New(mo)
+	if ec := ob.metrics.ErrorCodes; ec != nil {
+		apierr.SetRecorder(ec.Record)
+	}
 	if mo.Enabled {
 		if err := ob.serveMetrics(o); err != nil {
 			return nil, err
@@ -134,6 +151,14 @@ func (ob *observability) watch(srv *server.Server) {
 		stat(func(s server.Stats) int64 { return int64(s.Workers) }))
 	ob.metrics.GaugeFunc("skiff_worker_pool_queue_depth", "Handlers waiting for a worker.",
 		stat(func(s server.Stats) int64 { return int64(s.Queued) }))
+}
+
+// observeAppChannel reports the calls to the app, and the app health
+// probes (their client is built from ch's settings), to the metrics.
+func (ob *observability) observeAppChannel(ch *appchannel.Client) {
+	if ch != nil && ob.metrics.AppChannel != nil {
+		ch.SetObserver(ob.metrics.AppChannel)
+	}
 }
 
 // serverConfig fills the data plane's observability settings.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"github.com/skiffd/skiff/dataplane/metrics"
 	"github.com/skiffd/skiff/dataplane/redirect"
 )
 
@@ -64,6 +65,36 @@ func (s *redirectState) stop(log *slog.Logger) {
 			log.Warn(err.Error())
 		}
 	}
+}
+
+// registerMetrics adds skiff's eBPF metrics (after start): whether the
+// shortcut is active and, when it is, its per-CPU counters summed at scrape
+// time (one map lookup per family and scrape, nothing per request).
+func (s *redirectState) registerMetrics(m *metrics.Metrics) {
+	if !m.Enabled() {
+		return
+	}
+	r := s.p.Load()
+	active := r != nil && r.Status().Active
+	m.GaugeFunc("skiff_ebpf_redirect_active", "1 when skiff's eBPF loopback shortcut is attached, else 0.",
+		func() float64 {
+			if r := s.p.Load(); r != nil && r.Active() {
+				return 1
+			}
+			return 0
+		})
+	if !active {
+		return
+	}
+	counter := func(name, help string, f func(redirect.Counters) uint64) {
+		m.CounterFunc(name, help, func() float64 { return float64(f(r.Status().Counters)) })
+	}
+	counter("skiff_ebpf_redirected_messages_total", "Messages the eBPF shortcut delivered socket to socket, bypassing TCP.",
+		func(c redirect.Counters) uint64 { return c.RedirectedMsgs })
+	counter("skiff_ebpf_redirected_bytes_total", "Bytes the eBPF shortcut delivered socket to socket, bypassing TCP.",
+		func(c redirect.Counters) uint64 { return c.RedirectedBytes })
+	counter("skiff_ebpf_misses_total", "Messages on a shortcut port whose peer socket was not in the map (sent over TCP).",
+		func(c redirect.Counters) uint64 { return c.Misses })
 }
 
 // extra is metadata's "extended" hook: status and counters.

@@ -55,8 +55,11 @@ var (
 	LockStoreNotFound   = &Error{400, "ERR_LOCK_STORE_NOT_FOUND"}
 )
 
-// AppendJSON appends {"errorCode":code,"message":msg} to dst.
+// AppendJSON appends {"errorCode":code,"message":msg} to dst. It is how
+// every API error answer is written (router.Ctx.Error), so it also reports
+// the error to the recorder (dapr_error_code_total), when one is set.
 func (e *Error) AppendJSON(dst []byte, msg string) []byte {
+	Record(e.Code)
 	dst = append(dst, `{"errorCode":"`...)
 	dst = append(dst, e.Code...)
 	dst = append(dst, `","message":`...)

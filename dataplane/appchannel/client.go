@@ -44,6 +44,11 @@ type Config struct {
 	// MaxResponseBody, when > 0, fails a response whose body is larger
 	// (daprd limits app responses to --max-body-size).
 	MaxResponseBody int64
+	// HealthProbe marks the client of the app health checks: with an
+	// Observer (SetObserver), its calls count as probes, not app calls.
+	HealthProbe bool
+
+	obs *observerRef // shared with clients built from Settings()
 }
 
 // Client calls the app. It is safe for concurrent use.
@@ -92,6 +97,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.MaxResponseHead <= 0 {
 		cfg.MaxResponseHead = 1 << 20
+	}
+	if cfg.obs == nil {
+		cfg.obs = new(observerRef)
 	}
 	addr := net.JoinHostPort(cfg.Address, strconv.Itoa(cfg.Port))
 	c := &Client{cfg: cfg, addr: addr, host: addr}
@@ -172,11 +180,8 @@ func lowerASCII(s string) string {
 	return string(b)
 }
 
-// Do sends req and reads the response head into resp; the body follows as
-// resp.Body (small, complete) or resp.BodyStream. After a nil error the
-// caller must call resp.Close. ctx bounds the whole exchange, body included,
-// until Close: when it ends, the connection is aborted and dropped.
-func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
+// do is Do without the observer.
+func (c *Client) do(ctx context.Context, req *Request, resp *Response) error {
 	resp.reset()
 	if c.slots != nil {
 		if err := c.slots.acquire(ctx); err != nil {

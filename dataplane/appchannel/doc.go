@@ -8,6 +8,12 @@
 // AppendRequest, word errors with Fail, and share its --app-max-concurrency
 // slots through TryAcquire / Wait / CancelWait / Release, which never block.
 //
+// Metrics: an Observer installed with SetObserver (on the client and the
+// clients built from its Settings, e.g. the app health probe's, marked
+// Config.HealthProbe) is told about every Do: verb, path, status (500 for a
+// failed call), body sizes and the time until the response head. Without
+// one, Do does not read the clock.
+//
 // Connections are pooled keep-alive TCP connections to
 // --app-channel-address:--app-port with TCP_NODELAY; a call never dials when
 // an idle connection is available. Requests are encoded and responses parsed

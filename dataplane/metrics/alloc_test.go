@@ -42,3 +42,23 @@ func BenchmarkObserve(b *testing.B) {
 		m.HTTP.Observe(r)
 	}
 }
+
+// App channel calls, probes and error codes seen before do not allocate.
+func TestAppChannelNoAlloc(t *testing.T) {
+	for name, o := range map[string]Options{
+		"low":  {AppID: "app", Enabled: true, RecordErrorCodes: true},
+		"high": {AppID: "app", Enabled: true, IncreasedCardinality: true, RecordErrorCodes: true},
+	} {
+		m := New(o)
+		method, path := []byte("POST"), []byte("/neworder")
+		run := func() {
+			m.AppChannel.AppCall(method, path, 200, 13, 11, time.Millisecond)
+			m.AppChannel.HealthProbe(200, time.Millisecond)
+			m.ErrorCodes.Record("state", "ERR_STATE_GET")
+		}
+		run()
+		if a := testing.AllocsPerRun(1000, run); a != 0 {
+			t.Errorf("%s: %v allocations per run", name, a)
+		}
+	}
+}

@@ -28,6 +28,27 @@
 //
 // The bytes histograms carry app_id only, as daprd's do.
 //
+// # Other daprd families
+//
+// AppChannel records the calls the sidecar makes to its app
+// (dapr_http_client_sent_bytes, _received_bytes, _roundtrip_latency,
+// _completed_count; labels as the server's: app_id and status, plus method
+// and path in increased cardinality or with pathMatching) and the app
+// health probes (dapr_http_healthprobes_completed_count,
+// _roundtrip_latency{app_id, status}); dataplane/appchannel reports to it
+// through its Observer. ErrorCodes records dapr_error_code_total{app_id,
+// category, error_code} (spec.metric.recordErrorCodes; dataplane/apierr
+// reports to it). ServiceInvocation has daprd's
+// dapr_runtime_service_invocation_* families for calls between sidecars
+// (none yet: a call to our own app id is local, and daprd records nothing
+// for it). Latencies of these families are whole milliseconds, as daprd's.
+//
+// Configuration spec.metric.rules (Options.Rules) rewrite label values with
+// regular expressions, per metric and label, as daprd: every matching
+// expression's ReplaceAllString runs over the value, in the order of the
+// replacements' names. They run when a label set is first resolved, so a
+// request whose raw labels were seen before costs nothing more.
+//
 // # Buffer lifetime
 //
 // Observe reads Request's byte slices (method, path) only during the call;

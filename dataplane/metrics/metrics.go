@@ -28,6 +28,12 @@ type Options struct {
 	// LatencyBuckets (milliseconds): spec.metric.latencyDistributionBuckets;
 	// nil means daprd's default.
 	LatencyBuckets []float64
+	// Rules: spec.metric.rules, regex rewriting of label values, applied
+	// when a label set is first seen (check them with ValidateRules; New
+	// drops rules that do not compile).
+	Rules []Rule
+	// RecordErrorCodes: spec.metric.recordErrorCodes.
+	RecordErrorCodes bool
 }
 
 // DefaultLatencyBuckets are daprd's latency histogram bounds, in milliseconds.
@@ -42,6 +48,13 @@ type Metrics struct {
 	reg     *prometheus.Registry
 	// HTTP records the HTTP API server's requests; nil when disabled.
 	HTTP *HTTPServer
+	// AppChannel records the calls to the app and the app health probes;
+	// nil when disabled.
+	AppChannel *AppChannel
+	// ErrorCodes counts API errors; nil when disabled or not asked for.
+	ErrorCodes *ErrorCodes
+	// ServiceInvocation records calls between sidecars; nil when disabled.
+	ServiceInvocation *ServiceInvocation
 }
 
 // New builds the registry with the Go runtime and process collectors and,
@@ -52,7 +65,16 @@ func New(o Options) *Metrics {
 		return m
 	}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.HTTP = newHTTPServer(m.reg, o)
+	rs, err := compileRules(o.Rules)
+	if err != nil {
+		rs = nil
+	}
+	m.HTTP = newHTTPServer(m.reg, o, rs)
+	m.AppChannel = newAppChannel(m.reg, o, rs)
+	m.ServiceInvocation = newServiceInvocation(m.reg, o, rs)
+	if o.RecordErrorCodes {
+		m.ErrorCodes = newErrorCodes(m.reg, o.AppID, rs)
+	}
 	return m
 }
 
@@ -143,6 +165,8 @@ type HTTPServer struct {
 	legacy    bool // increased cardinality
 	noVerbs   bool
 	matcher   *pathMatcher
+	rules     rules
+	labels    []string
 	count     *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	reqBytes  prometheus.Observer
@@ -162,11 +186,12 @@ type series struct {
 // configuration must not grow memory through the cache as well).
 const maxCached = 4096
 
-func newHTTPServer(reg prometheus.Registerer, o Options) *HTTPServer {
+func newHTTPServer(reg prometheus.Registerer, o Options, rs rules) *HTTPServer {
 	h := &HTTPServer{
 		appID:   o.AppID,
 		legacy:  o.IncreasedCardinality,
 		matcher: newPathMatcher(o.PathMatching),
+		rules:   rs,
 	}
 	h.withPath = h.legacy || h.matcher != nil
 	h.noVerbs = h.withPath && o.ExcludeVerbs
@@ -174,6 +199,7 @@ func newHTTPServer(reg prometheus.Registerer, o Options) *HTTPServer {
 	if h.withPath {
 		labels = []string{"app_id", "method", "path", "status"}
 	}
+	h.labels = labels
 	buckets := o.LatencyBuckets
 	if len(buckets) == 0 {
 		buckets = DefaultLatencyBuckets
@@ -198,8 +224,12 @@ func newHTTPServer(reg prometheus.Registerer, o Options) *HTTPServer {
 		Buckets: SizeBuckets,
 	}, []string{"app_id"})
 	reg.MustRegister(h.count, h.latency, req, resp)
-	h.reqBytes = req.WithLabelValues(o.AppID)
-	h.respBytes = resp.WithLabelValues(o.AppID)
+	app := []string{"app_id"}
+	reqLV, respLV := []string{o.AppID}, []string{o.AppID}
+	rs.apply("dapr_http_server_request_bytes", app, reqLV)
+	rs.apply("dapr_http_server_response_bytes", app, respLV)
+	h.reqBytes = req.WithLabelValues(reqLV...)
+	h.respBytes = resp.WithLabelValues(respLV...)
 	empty := map[string]*series{}
 	h.series.Store(&empty)
 	return h
@@ -260,7 +290,10 @@ func (h *HTTPServer) resolve(key string, r *Request, pathLabel []byte, matched s
 	} else {
 		lv = []string{h.appID, EndpointName(r.Route, r.Path), status}
 	}
-	s := &series{count: h.count.WithLabelValues(lv...), latency: h.latency.WithLabelValues(lv...)}
+	latLV := append([]string(nil), lv...)
+	h.rules.apply("dapr_http_server_request_count", h.labels, lv)
+	h.rules.apply("dapr_http_server_latency", h.labels, latLV)
+	s := &series{count: h.count.WithLabelValues(lv...), latency: h.latency.WithLabelValues(latLV...)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	old := *h.series.Load()
