@@ -1,7 +1,6 @@
 package invoke
 
 import (
-	"encoding/binary"
 	"time"
 
 	"github.com/skiffd/skiff/dataplane/router"
@@ -10,21 +9,14 @@ import (
 // Calls made through appchannel.Client.Do report themselves to its
 // Observer (dapr_http_client_*). A call the event loop sends for us
 // (ServeInline) is reported here: ServeInline notes the start in the
-// exchange's Scratch (kept, with the Ctx, until the exchange is answered)
-// and onInlineDone reports the outcome. Nothing runs when no observer is
-// installed (metrics off).
-
-// startMark tags the 8-byte start time at the end of Scratch.
-const startMark = "\xffskf"
-
-var epoch = time.Now()
+// exchange's Ctx and onInlineDone reports the outcome. Nothing runs when no
+// observer is installed (metrics off).
 
 func (s *Service) markStart(c *router.Ctx) {
 	if s.cfg.Channel.Observer() == nil {
 		return
 	}
-	c.Scratch = append(c.Scratch, startMark...)
-	c.Scratch = binary.LittleEndian.AppendUint64(c.Scratch, uint64(time.Since(epoch)))
+	c.AppCallStart = time.Now()
 }
 
 // reportInline reports the call ServeInline sent; status 500 when it failed.
@@ -34,9 +26,8 @@ func (s *Service) reportInline(c *router.Ctx, cl *call, status int, received int
 		return
 	}
 	var elapsed time.Duration
-	if sc := c.Scratch; len(sc) >= len(startMark)+8 && string(sc[len(sc)-8-len(startMark):len(sc)-8]) == startMark {
-		elapsed = time.Since(epoch) - time.Duration(binary.LittleEndian.Uint64(sc[len(sc)-8:]))
-		c.Scratch = sc[:len(sc)-8-len(startMark)]
+	if !c.AppCallStart.IsZero() {
+		elapsed = time.Since(c.AppCallStart)
 	}
 	verb, path := s.callLabels(c, cl)
 	o.AppCall(verb, path, status, int64(len(c.Body)), max(received, 0), elapsed)

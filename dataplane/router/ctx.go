@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/skiffd/skiff/dataplane/apierr"
 	"github.com/skiffd/skiff/dataplane/http1"
@@ -56,6 +57,9 @@ type Ctx struct {
 	// Trace, when tracing is on, is the traceparent of this request's span:
 	// blocks pass it to the app and into CloudEvents. Empty when off.
 	Trace []byte
+	// AppCallStart is when a block sent this request's call to the app,
+	// for the app channel's latency metric; zero when nobody measures.
+	AppCallStart time.Time
 
 	offload Handler
 }
@@ -159,6 +163,7 @@ func (c *Ctx) Reset() {
 	c.Suspender = nil
 	c.Scratch = c.Scratch[:0]
 	c.Trace = c.Trace[:0]
+	c.AppCallStart = time.Time{}
 	c.offload = nil
 }
 
