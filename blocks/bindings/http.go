@@ -25,6 +25,14 @@ func (a *API) serveInvoke(c *router.Ctx) {
 		c.Error(e.E, e.Msg)
 		return
 	}
+	if len(c.Trace) > 0 {
+		// With tracing on, daprd passes the API span on to the binding in
+		// the request metadata (bindings.http sends it as headers).
+		req.Metadata["traceparent"] = string(c.Trace)
+		if ts := c.Req.Header("tracestate"); len(ts) > 0 && len(ts) <= 512 {
+			req.Metadata["tracestate"] = string(ts)
+		}
+	}
 	ctx := c.Ctx
 	if ctx == nil {
 		ctx = context.Background()

@@ -95,9 +95,19 @@ func (in *Inputs) Deliver(ctx context.Context, route string, ev *ReadResponse) (
 	code := resp.Status
 	resp.Close()
 	if code < 200 || code > 299 {
-		return nil, fmt.Errorf("fails to send binding event to http app channel, status code: %d body: %s", code, body)
+		return nil, &AppStatusError{Status: code, Body: body}
 	}
 	return body, nil
+}
+
+// AppStatusError is the app's refusal of an event: a non-2xx answer.
+type AppStatusError struct {
+	Status int
+	Body   []byte
+}
+
+func (e *AppStatusError) Error() string {
+	return fmt.Sprintf("fails to send binding event to http app channel, status code: %d body: %s", e.Status, e.Body)
 }
 
 // drain reads the answer's body, keeping at most keep bytes (a copy: the

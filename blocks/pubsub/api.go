@@ -39,6 +39,14 @@ type DeliveryTracer interface {
 	StartDelivery(ctx context.Context, topic string, traceparent, tracestate []byte) ([]byte, func(err error))
 }
 
+// ProducerTracer, when the DeliveryTracer also is one, gives each entry of
+// a bulk publish its own span (daprd's producer span, named by the
+// request's path, a child of the API span parent): the entry's CloudEvent
+// carries its traceparent; end takes the request's HTTP status.
+type ProducerTracer interface {
+	StartProducer(name string, parent, tracestate []byte) (traceparent []byte, end func(status int))
+}
+
 // API is the pub/sub block: publishing, scoping, and (subscribe.go,
 // deliver.go) subscriptions and delivery to the app.
 type API struct {

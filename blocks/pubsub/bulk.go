@@ -90,8 +90,11 @@ func ConvertEventToBytes(ev json.RawMessage, ct string) ([]byte, error) {
 }
 
 // BulkPublish wraps each entry (unless rawPayload) and publishes them.
-// A nil Failure and no failed entries mean 204.
-func (a *API) BulkPublish(ctx context.Context, c *Component, topicB []byte, entries []BulkEntry, reqMeta map[string]string, traceParent, traceState []byte) ([]BulkFailure, *Failure) {
+// entryTrace, when set (tracing on), is each entry's own traceparent (its
+// producer span's), carried as is; otherwise the entries carry the
+// request's trace with a new span id. A nil Failure and no failed entries
+// mean 204.
+func (a *API) BulkPublish(ctx context.Context, c *Component, topicB []byte, entries []BulkEntry, reqMeta map[string]string, traceParent, traceState []byte, entryTrace [][]byte) ([]BulkFailure, *Failure) {
 	raw, err := RawPayload(reqMeta)
 	if err != nil {
 		return nil, failf(apierr.PubsubRequestMetadata, "failed deserializing metadata. Error: %s", err)
@@ -101,6 +104,9 @@ func (a *API) BulkPublish(ctx context.Context, c *Component, topicB []byte, entr
 		for i := range entries {
 			e := &entries[i]
 			in := PublishInput{Topic: topicB, ContentType: []byte(e.ContentType), Body: e.Event, Metadata: e.Metadata, TraceParent: traceParent, TraceState: traceState}
+			if i < len(entryTrace) {
+				in.TraceParent, in.TraceExact = entryTrace[i], true
+			}
 			var tp [55]byte
 			buf, f := a.envelope(nil, &tp, c, &in)
 			if f != nil {
@@ -156,6 +162,9 @@ func (d *deliverer) handleBulk(ctx context.Context, msgs []*Message) []error {
 		idx   int
 		id    string
 		event []byte
+		// traceID and traceState are the event's, kept only when
+		// tracing is on.
+		traceID, traceState string
 	}
 	groups := map[string][]item{}
 	var order []string
@@ -180,7 +189,12 @@ func (d *deliverer) handleBulk(ctx context.Context, msgs []*Message) []error {
 		if _, ok := groups[path]; !ok {
 			order = append(order, path)
 		}
-		groups[path] = append(groups[path], item{idx: i, id: string(AppendUUID(nil)), event: body})
+		it := item{idx: i, id: string(AppendUUID(nil)), event: body}
+		if d.a.tracer != nil {
+			it.traceID, _ = event["traceid"].(string)
+			it.traceState, _ = event["tracestate"].(string)
+		}
+		groups[path] = append(groups[path], it)
 	}
 	for _, path := range order {
 		g := groups[path]
@@ -202,7 +216,29 @@ func (d *deliverer) handleBulk(ctx context.Context, msgs []*Message) []error {
 		body = append(body, `,"topic":`...)
 		body = apierr.AppendJSONString(body, d.s.Topic)
 		body = append(body, `,"type":"com.dapr.event.sent"}`...)
-		statuses, out := d.postBulk(ctx, path, body)
+		// With tracing on, daprd starts a "pubsub/<topic>" span for each
+		// event that carries a traceid, under it; the request carries the
+		// last one's traceparent.
+		var tp []byte
+		var ends []func(error)
+		if d.a.tracer != nil {
+			for _, it := range g {
+				if it.traceID == "" {
+					continue
+				}
+				var end func(error)
+				tp, end = d.a.tracer.StartDelivery(ctx, d.s.Topic, []byte(it.traceID), []byte(it.traceState))
+				ends = append(ends, end)
+			}
+		}
+		statuses, out, code := d.postBulk(ctx, path, body, tp)
+		for _, end := range ends {
+			var err error
+			if code < 200 || code >= 400 {
+				err = errRetry
+			}
+			end(err)
+		}
 		for _, it := range g {
 			o := out
 			if statuses != nil {
@@ -224,15 +260,25 @@ func (d *deliverer) handleBulk(ctx context.Context, msgs []*Message) []error {
 	return errs
 }
 
-// postBulk sends a bulk request; statuses maps entryId to the app's status
-// when it answered 2xx with a statuses list.
-func (d *deliverer) postBulk(ctx context.Context, path string, body []byte) (map[string]string, outcome) {
+// postBulk sends a bulk request (with traceparent tp when set); statuses
+// maps entryId to the app's status when it answered 2xx with a statuses
+// list; code is the app's HTTP status (0: not reached).
+func (d *deliverer) postBulk(ctx context.Context, path string, body, tp []byte) (statuses map[string]string, out outcome, code int) {
 	var req bulkReq
 	req.init(path, body)
+	if len(tp) > 0 {
+		req.r.AddHeader([]byte("traceparent"), tp)
+	}
 	status, rb, err := d.roundTrip(ctx, &req)
 	if err != nil {
-		return nil, retry
+		return nil, retry, 0
 	}
+	statuses, out = bulkVerdict(status, rb)
+	return statuses, out, status
+}
+
+// bulkVerdict reads the app's answer to a bulk request.
+func bulkVerdict(status int, rb []byte) (map[string]string, outcome) {
 	if status >= 200 && status <= 299 {
 		var r struct {
 			Statuses []struct {

@@ -153,7 +153,7 @@ func (cs *componentSet) startBindings(ctx context.Context, env *blockEnv) error 
 		env.log.Warn("input bindings are not read: no --app-port to deliver their events to")
 		return nil
 	}
-	bindings.NewInputs(cs.deliveryApp(), env.log).Start(ctx, wrapInputs(env.res, cs.inputs))
+	bindings.NewInputs(cs.deliveryApp(), env.log).Start(ctx, wrapInputs(env.res, traceInputs(env.tracer, cs.inputs)))
 	return nil
 }
 

@@ -53,7 +53,7 @@ func (cs *componentSet) buildLock(c *resources.Component, md map[string]string) 
 }
 
 func (cs *componentSet) lockRoutes(env *blockEnv) ([]router.Route, error) {
-	api, err := lock.New(lock.Config{AppID: env.o.appID}, cs.locks)
+	api, err := lock.New(lock.Config{AppID: env.o.appID}, wrapLocks(env.res, cs.locks))
 	if err != nil {
 		return nil, err
 	}

@@ -9,9 +9,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/skiffd/skiff/blocks/bindings"
+	"github.com/skiffd/skiff/blocks/configuration"
+	"github.com/skiffd/skiff/blocks/lock"
 	"github.com/skiffd/skiff/blocks/pubsub"
 	"github.com/skiffd/skiff/blocks/resiliency"
 	"github.com/skiffd/skiff/blocks/resources"
+	"github.com/skiffd/skiff/blocks/secrets"
 	"github.com/skiffd/skiff/blocks/state"
 	"github.com/skiffd/skiff/dataplane/metrics"
 )
@@ -19,8 +22,9 @@ import (
 // newResiliency builds the policy engine from the Resiliency documents of
 // the resources path (scoped ones already filtered by the loader). The
 // components are wrapped with their policies when the blocks are built
-// (wrapStates, wrapPubsubs, wrapOutputs, wrapInputs); the invocation block
-// takes the app's policy. A component without a policy is not wrapped and
+// (wrapStates, wrapPubsubs, wrapOutputs, wrapInputs, wrapSecretStores,
+// wrapConfigurations, wrapLocks); the invocation block takes the app's
+// policy. A component without a policy is not wrapped and
 // keeps its fast paths.
 func newResiliency(o *options, set *resources.Set, m *metrics.Metrics, log *slog.Logger) (*resiliency.Resiliency, error) {
 	opts := resiliency.Options{Namespace: os.Getenv("NAMESPACE"), Log: log}
@@ -297,4 +301,126 @@ func (in *resilientInput) Read(ctx context.Context, h bindings.Handler) error {
 		})
 		return out, err
 	})
+}
+
+// wrapSecretStores puts each secret store with an outbound policy behind
+// it: daprd runs GetSecret and BulkGetSecret under the component's
+// outbound policy (target Secretstore_<name>). The wrapper hides
+// NonBlocking, so a store under a policy is served off the event loop.
+func wrapSecretStores(res *resiliency.Resiliency, entries []secrets.StoreEntry) []secrets.StoreEntry {
+	out := append([]secrets.StoreEntry(nil), entries...)
+	for i := range out {
+		if p := res.ComponentOutbound(out[i].Name, resiliency.Secretstore); p != nil {
+			out[i].Store = &resilientSecrets{Store: out[i].Store, p: p}
+		}
+	}
+	return out
+}
+
+type resilientSecrets struct {
+	secrets.Store
+	p *resiliency.Policy
+}
+
+func (s *resilientSecrets) GetSecret(ctx context.Context, name string, md map[string]string) (map[string]string, error) {
+	var out map[string]string
+	err := s.p.Run(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = s.Store.GetSecret(ctx, name, md)
+		return err
+	})
+	return out, err
+}
+
+func (s *resilientSecrets) BulkGetSecret(ctx context.Context, md map[string]string) (map[string]map[string]string, error) {
+	var out map[string]map[string]string
+	err := s.p.Run(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = s.Store.BulkGetSecret(ctx, md)
+		return err
+	})
+	return out, err
+}
+
+// wrapConfigurations puts each configuration store with an outbound policy
+// behind it: daprd runs Get, Subscribe and Unsubscribe under the
+// component's outbound policy (target Configuration_<name>); the updates a
+// subscription delivers later are not under it. The wrapper hides
+// InlineStore.
+func wrapConfigurations(res *resiliency.Resiliency, entries []configuration.StoreEntry) []configuration.StoreEntry {
+	out := append([]configuration.StoreEntry(nil), entries...)
+	for i := range out {
+		if p := res.ComponentOutbound(out[i].Name, resiliency.Configuration); p != nil {
+			out[i].Store = &resilientConfiguration{Store: out[i].Store, p: p}
+		}
+	}
+	return out
+}
+
+type resilientConfiguration struct {
+	configuration.Store
+	p *resiliency.Policy
+}
+
+func (s *resilientConfiguration) Get(ctx context.Context, keys []string, md map[string]string) (map[string]*configuration.Item, error) {
+	var out map[string]*configuration.Item
+	err := s.p.Run(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = s.Store.Get(ctx, keys, md)
+		return err
+	})
+	return out, err
+}
+
+func (s *resilientConfiguration) Subscribe(ctx context.Context, keys []string, md map[string]string, h configuration.Handler) (string, error) {
+	var id string
+	err := s.p.Run(ctx, func(ctx context.Context) error {
+		var err error
+		id, err = s.Store.Subscribe(ctx, keys, md, h)
+		return err
+	})
+	return id, err
+}
+
+func (s *resilientConfiguration) Unsubscribe(ctx context.Context, id string) error {
+	return s.p.Run(ctx, func(ctx context.Context) error { return s.Store.Unsubscribe(ctx, id) })
+}
+
+// wrapLocks puts each lock store with an outbound policy behind it: daprd
+// runs TryLock and Unlock under the component's outbound policy (target
+// Lock_<name>). A lock held by someone else is an answer, not a failure:
+// it is not retried. The wrapper hides InlineStore.
+func wrapLocks(res *resiliency.Resiliency, entries []lock.StoreEntry) []lock.StoreEntry {
+	out := append([]lock.StoreEntry(nil), entries...)
+	for i := range out {
+		if p := res.ComponentOutbound(out[i].Name, resiliency.Lock); p != nil {
+			out[i].Store = &resilientLock{Store: out[i].Store, p: p}
+		}
+	}
+	return out
+}
+
+type resilientLock struct {
+	lock.Store
+	p *resiliency.Policy
+}
+
+func (s *resilientLock) TryLock(ctx context.Context, key, owner string, ttl time.Duration) (bool, error) {
+	var ok bool
+	err := s.p.Run(ctx, func(ctx context.Context) error {
+		var err error
+		ok, err = s.Store.TryLock(ctx, key, owner, ttl)
+		return err
+	})
+	return ok, err
+}
+
+func (s *resilientLock) Unlock(ctx context.Context, key, owner string) (lock.Status, error) {
+	var st lock.Status
+	err := s.p.Run(ctx, func(ctx context.Context) error {
+		var err error
+		st, err = s.Store.Unlock(ctx, key, owner)
+		return err
+	})
+	return st, err
 }

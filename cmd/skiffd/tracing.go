@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
+	"github.com/skiffd/skiff/blocks/bindings"
 	"github.com/skiffd/skiff/blocks/pubsub"
 	"github.com/skiffd/skiff/blocks/resources"
 	"github.com/skiffd/skiff/dataplane/server"
@@ -52,4 +56,61 @@ func (e *blockEnv) deliveryTracer() pubsub.DeliveryTracer {
 		return nil
 	}
 	return e.tracer
+}
+
+// traceInputs gives each event an input binding delivers daprd's
+// "bindings/<name>" span; entries come back unchanged when tracing is off
+// (nothing is wrapped, nothing costs anything). Wrap before resiliency
+// (wrapInputs) so that one span covers every attempt, as in daprd.
+func traceInputs(t *tracing.Tracer, entries []bindings.InputEntry) []bindings.InputEntry {
+	if t == nil {
+		return entries
+	}
+	out := append([]bindings.InputEntry(nil), entries...)
+	for i := range out {
+		out[i].Input = &tracedInput{Input: out[i].Input, t: t, name: out[i].Name}
+	}
+	return out
+}
+
+type tracedInput struct {
+	bindings.Input
+	t    *tracing.Tracer
+	name string
+}
+
+// Read starts the span under the event's traceparent metadata (a Kafka or
+// HTTP header the component passed on), and the app gets the span's
+// traceparent (and tracestate) instead.
+func (in *tracedInput) Read(ctx context.Context, h bindings.Handler) error {
+	return in.Input.Read(ctx, func(ctx context.Context, ev *bindings.ReadResponse) ([]byte, error) {
+		var tp, ts string
+		md := make(map[string]string, len(ev.Metadata)+2)
+		for k, v := range ev.Metadata {
+			switch {
+			case strings.EqualFold(k, "traceparent"):
+				tp = v
+			case strings.EqualFold(k, "tracestate"):
+				ts = v
+			default:
+				md[k] = v
+			}
+		}
+		spanTP, spanTS, end := in.t.StartInputBinding(ctx, in.name, []byte(tp), []byte(ts))
+		md["traceparent"] = string(spanTP)
+		if spanTS != "" {
+			md["tracestate"] = spanTS
+		}
+		out, err := h(ctx, &bindings.ReadResponse{Data: ev.Data, Metadata: md})
+		status := 0
+		var se *bindings.AppStatusError
+		switch {
+		case errors.As(err, &se):
+			status = se.Status
+		case err == nil:
+			status = 200
+		}
+		end(status, err)
+		return out, err
+	})
 }

@@ -2,7 +2,11 @@
 // (traceparent, tracestate) parsing and formatting, and spans named and
 // attributed as daprd names them, exported through the OpenTelemetry SDK
 // (OTLP over gRPC or HTTP, Zipkin, stdout) as Configuration spec.tracing
-// asks.
+// asks. Spans: the API span (server hook Start/Finish), pub/sub deliveries
+// (StartDelivery, one per event also for bulk subscriptions), input binding
+// events (StartInputBinding) and bulk publish entries (StartProducer). With
+// tracing on, the API answers the valid items of the caller's W3C baggage
+// (ValidBaggage), as daprd's HTTP tracing middleware does.
 //
 // Cost rule: with samplingRate "0" (or absent) New returns nil and nothing
 // in the server, invocation or pub/sub path calls into this package: no

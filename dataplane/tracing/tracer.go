@@ -191,7 +191,34 @@ func (t *Tracer) Start(c *router.Ctx) any {
 	ctx := remote(context.Background(), c.Req.Header("traceparent"), c.Req.Header("tracestate"))
 	_, span := t.tr.Start(ctx, string(path), trace.WithSpanKind(trace.SpanKindClient))
 	c.Trace = appendSpan(c.Trace[:0], span.SpanContext())
+	if c.Req.Header("baggage") != nil {
+		if bg := requestBaggage(&c.Req); bg != "" {
+			return &baggageSpan{Span: span, baggage: bg}
+		}
+	}
 	return span
+}
+
+// baggageSpan is the API span of a request that brought W3C baggage:
+// Finish answers the valid items in the response's baggage header, as
+// daprd's tracing middleware does.
+type baggageSpan struct {
+	trace.Span
+	baggage string
+}
+
+// requestBaggage is ValidBaggage of every baggage header of r.
+func requestBaggage(r interface {
+	NumHeaders() int
+	HeaderAt(i int) (name, value []byte)
+}) string {
+	var values [][]byte
+	for i := 0; i < r.NumHeaders(); i++ {
+		if k, v := r.HeaderAt(i); len(k) == len("baggage") && strings.EqualFold(string(k), "baggage") {
+			values = append(values, v)
+		}
+	}
+	return ValidBaggage(values)
 }
 
 // Finish is the server's hook, called before the response head is encoded:
@@ -211,6 +238,9 @@ func (t *Tracer) Finish(c *router.Ctx, s any) {
 			span.SetName(name)
 		}
 		span.SetAttributes(attrs...)
+	}
+	if b, ok := s.(*baggageSpan); ok && !hasHeader(c.Headers(), "baggage") {
+		c.SetHeader("baggage", b.baggage)
 	}
 	if !hasHeader(c.Headers(), "traceparent") {
 		c.SetHeaderBytes("traceparent", c.Trace)
@@ -302,9 +332,16 @@ func apiAttributes(r interface {
 			attribute.String("rpc.service", "ServiceInvocation"),
 			attribute.String("net.peer.name", id))
 	case "publish":
+		// /v1.0/publish/{pubsub}/{topic} or
+		// /v1.0-alpha1/publish/bulk/{pubsub}/{topic}: daprd's attribute is
+		// the topic route parameter.
+		first := 3
+		if at(2) == "bulk" && strings.HasSuffix(at(0), "alpha1") {
+			first = 4
+		}
 		topic := ""
-		if len(seg) > 3 {
-			topic = strings.Join(seg[3:], "/")
+		if len(seg) > first {
+			topic = strings.Join(seg[first:], "/")
 		}
 		attrs = append(attrs,
 			attribute.String("messaging.system", "pubsub"),
