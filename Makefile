@@ -41,7 +41,7 @@ services:
 	@./.ci/services.sh
 
 # Backends restarted under load with the real skiffd (stops and restarts the
-# local Redis and PostgreSQL; they are always restarted).
+# local Redis, PostgreSQL, NATS and RabbitMQ; they are always restarted).
 faults:
 	SKIFF_FAULTS=1 $(GO) test -count=1 -timeout 15m -run 'Fault' ./cmd/skiffd/blackbox
 
