@@ -45,6 +45,7 @@ var SizeBuckets = []float64{1 << 10, 2 << 10, 4 << 10, 16 << 10, 64 << 10, 256 <
 // Metrics is the registry behind /metrics and the HTTP API server metrics.
 type Metrics struct {
 	enabled bool
+	buckets []float64 // latency buckets (ms) of every latency histogram
 	reg     *prometheus.Registry
 	// HTTP records the HTTP API server's requests; nil when disabled.
 	HTTP *HTTPServer
@@ -60,7 +61,10 @@ type Metrics struct {
 // New builds the registry with the Go runtime and process collectors and,
 // when enabled, daprd's HTTP server metrics.
 func New(o Options) *Metrics {
-	m := &Metrics{enabled: o.Enabled, reg: prometheus.NewRegistry()}
+	m := &Metrics{enabled: o.Enabled, buckets: o.LatencyBuckets, reg: prometheus.NewRegistry()}
+	if len(m.buckets) == 0 {
+		m.buckets = DefaultLatencyBuckets
+	}
 	if !o.Enabled {
 		return m
 	}
@@ -80,6 +84,16 @@ func New(o Options) *Metrics {
 
 // Enabled reports whether metrics are exported.
 func (m *Metrics) Enabled() bool { return m != nil && m.enabled }
+
+// LatencyBuckets are the latency histogram bounds (milliseconds) daprd
+// uses for every latency metric: spec.metric.latencyDistributionBuckets,
+// or daprd's default.
+func (m *Metrics) LatencyBuckets() []float64 {
+	if m == nil || len(m.buckets) == 0 {
+		return DefaultLatencyBuckets
+	}
+	return m.buckets
+}
 
 // Registerer is where other packages register their collectors.
 func (m *Metrics) Registerer() prometheus.Registerer {
