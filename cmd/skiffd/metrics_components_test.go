@@ -10,9 +10,13 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/skiffd/skiff/blocks/bindings"
+	"github.com/skiffd/skiff/blocks/configuration"
+	configmemory "github.com/skiffd/skiff/blocks/configuration/memory"
 	"github.com/skiffd/skiff/blocks/pubsub"
 	psmemory "github.com/skiffd/skiff/blocks/pubsub/memory"
 	"github.com/skiffd/skiff/blocks/resources"
+	"github.com/skiffd/skiff/blocks/secrets"
+	"github.com/skiffd/skiff/blocks/secrets/local"
 	"github.com/skiffd/skiff/blocks/state"
 	"github.com/skiffd/skiff/blocks/state/memory"
 	"github.com/skiffd/skiff/dataplane/metrics"
@@ -358,5 +362,60 @@ func BenchmarkStateFastGet(b *testing.B) {
 				buf, _, _ = c.fg.AppendGet(buf[:0], key)
 			}
 		})
+	}
+}
+
+type eventsInput struct{ events []error }
+
+func (f *eventsInput) Read(ctx context.Context, h bindings.Handler) error {
+	for range f.events {
+		_, _ = h(ctx, &bindings.ReadResponse{})
+	}
+	return nil
+}
+func (f *eventsInput) Close() error { return nil }
+
+func TestInputBindingMetrics(t *testing.T) {
+	m := enabledMetrics(t)
+	cm := newComponentMetrics("app1", "", m)
+	in := cm.wrapInputs([]bindings.InputEntry{{Name: "cron", Input: &eventsInput{events: make([]error, 3)}}})[0].Input
+	n := 0
+	_ = in.Read(context.Background(), func(context.Context, *bindings.ReadResponse) ([]byte, error) {
+		n++
+		if n == 2 {
+			return nil, errors.New("app down")
+		}
+		return nil, nil
+	})
+	for ok, want := range map[string]float64{"true": 2, "false": 1} {
+		l := map[string]string{"app_id": "app1", "component": "cron", "namespace": "", "success": ok}
+		if v := value(t, m, "dapr_component_input_binding_count", l); v != want {
+			t.Errorf("input_binding_count success=%s = %v, want %v", ok, v, want)
+		}
+		if v := value(t, m, "dapr_component_input_binding_latencies", l); v != want {
+			t.Errorf("input_binding_latencies success=%s = %v, want %v", ok, v, want)
+		}
+	}
+}
+
+// The secret and configuration decorators keep the in-memory stores on
+// the event loop.
+func TestSecretAndConfigurationMetricsKeepInline(t *testing.T) {
+	cm := newComponentMetrics("app1", "", enabledMetrics(t))
+	env, err := local.NewEnvStore(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := cm.wrapSecretStores([]secrets.StoreEntry{{Name: "env", Store: env}})[0].Store
+	if nb, ok := ss.(secrets.NonBlocking); !ok || !nb.NonBlocking() {
+		t.Error("the env secret store is no longer non-blocking")
+	}
+	cfg, err := configmemory.New("appconfig", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := cm.wrapConfigurations([]configuration.StoreEntry{{Name: "appconfig", Store: cfg}})[0].Store
+	if is, ok := cs.(configuration.InlineStore); !ok || !is.InlineSafe() {
+		t.Error("the in-memory configuration store is no longer inline")
 	}
 }

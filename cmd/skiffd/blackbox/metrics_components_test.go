@@ -164,12 +164,12 @@ spec:
 
 	// Every component family carries exactly daprd's labels.
 	for family, want := range map[string]string{
-		"dapr_component_state_count":            "app_id component namespace operation success",
-		"dapr_component_pubsub_egress_count":    "app_id component namespace success topic",
-		"dapr_component_pubsub_ingress_count":   "app_id component namespace process_status status topic",
-		"dapr_component_output_binding_count":   "app_id component namespace operation success",
-		"dapr_component_secret_count":           "app_id component namespace operation success",
-		"dapr_component_configuration_count":    "app_id component namespace operation success",
+		"dapr_component_state_count":             "app_id component namespace operation success",
+		"dapr_component_pubsub_egress_count":     "app_id component namespace success topic",
+		"dapr_component_pubsub_ingress_count":    "app_id component namespace process_status status topic",
+		"dapr_component_output_binding_count":    "app_id component namespace operation success",
+		"dapr_component_secret_count":            "app_id component namespace operation success",
+		"dapr_component_configuration_count":     "app_id component namespace operation success",
 		"dapr_runtime_component_init_fail_total": "app_id component componentName reason",
 	} {
 		for _, m := range fams[family].GetMetric() {
