@@ -6,6 +6,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/skiffd/skiff/blocks/pubsub"
+	psmemory "github.com/skiffd/skiff/blocks/pubsub/memory"
 	"github.com/skiffd/skiff/blocks/state"
 	"github.com/skiffd/skiff/blocks/state/memory"
 )
@@ -39,5 +41,22 @@ func TestStateMetricsAddNoAllocations(t *testing.T) {
 	done := func(state.GetResponse, error) {}
 	if n := testing.AllocsPerRun(1000, func() { ag.GetAsync("k", done) }); n != 0 {
 		t.Errorf("wrapped GetAsync: %v allocs, want 0", n)
+	}
+}
+
+// Publishing on the event loop (in-memory pub/sub) gains no allocation
+// either: the topic's handles come from a cache.
+func TestPubsubMetricsPublishAddsNoAllocations(t *testing.T) {
+	cm := newComponentMetrics("app1", "", enabledMetrics(t))
+	raw, _ := psmemory.New("pubsub", nil)
+	defer raw.Close()
+	raw.SubscriptionsReady() // nobody subscribed: messages are dropped, not queued
+	w := cm.wrapPubsub("pubsub", raw)
+	ctx := context.Background()
+	req := &pubsub.PublishRequest{Topic: "orders", Data: []byte(`{}`)}
+	base := testing.AllocsPerRun(1000, func() { _ = raw.Publish(ctx, req) })
+	got := testing.AllocsPerRun(1000, func() { _ = w.Publish(ctx, req) })
+	if got != base {
+		t.Errorf("wrapped Publish: %v allocs, the component alone %v", got, base)
 	}
 }
