@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,13 +41,26 @@ type componentMetrics struct {
 	initOK   *prometheus.CounterVec
 	initFail *prometheus.CounterVec
 
-	state, config, secret, output, input, egress, ingress family
+	m                                                     *metrics.Metrics
+	state, config, secret, output, input, egress, ingress *family
 }
 
 // family is a count and a latency metric sharing their labels.
 type family struct {
-	count *prometheus.CounterVec
-	lat   *prometheus.HistogramVec
+	m                  *metrics.Metrics
+	countName, latName string
+	labels             []string
+	count              *prometheus.CounterVec
+	lat                *prometheus.HistogramVec
+}
+
+// resolve returns the handles of the label values lv, rewritten by the
+// Configuration's metric rules (per metric name, as daprd).
+func (f *family) resolve(lv []string) *handle {
+	c, l := slices.Clone(lv), slices.Clone(lv)
+	f.m.Relabel(f.countName, f.labels, c)
+	f.m.Relabel(f.latName, f.labels, l)
+	return &handle{count: f.count.WithLabelValues(c...), lat: f.lat.WithLabelValues(l...)}
 }
 
 // series is one label set of a family but for its outcome: index 1 is
@@ -54,7 +68,7 @@ type family struct {
 // The handles are resolved the first time an outcome happens, so that, as
 // in daprd, only series that happened are exported.
 type series struct {
-	f    family
+	f    *family
 	vals [2][]string // label values, in the family's label order
 	h    [2]atomic.Pointer[handle]
 }
@@ -64,7 +78,7 @@ type handle struct {
 	lat   prometheus.Observer
 }
 
-func newSeries(f family, fail, ok []string) *series {
+func newSeries(f *family, fail, ok []string) *series {
 	return &series{f: f, vals: [2][]string{fail, ok}}
 }
 
@@ -76,7 +90,7 @@ func (s *series) observe(start time.Time, ok bool) {
 	}
 	h := s.h[i].Load()
 	if h == nil {
-		h = &handle{count: s.f.count.WithLabelValues(s.vals[i]...), lat: s.f.lat.WithLabelValues(s.vals[i]...)}
+		h = s.f.resolve(s.vals[i])
 		s.h[i].Store(h)
 	}
 	h.count.Inc()
@@ -104,14 +118,15 @@ func newComponentMetrics(appID, namespace string, m *metrics.Metrics) *component
 		return nil
 	}
 	b := m.LatencyBuckets()
-	fam := func(name, countHelp, latHelp string, labels ...string) family {
-		return family{
-			count: m.CounterVec("dapr_component_"+name+"_count", countHelp, labels...),
-			lat:   m.HistogramVec("dapr_component_"+name+"_latencies", latHelp, b, labels...),
-		}
+	fam := func(name, countHelp, latHelp string, labels ...string) *family {
+		f := &family{m: m, countName: "dapr_component_" + name + "_count", latName: "dapr_component_" + name + "_latencies", labels: labels}
+		f.count = m.CounterVec(f.countName, countHelp, labels...)
+		f.lat = m.HistogramVec(f.latName, latHelp, b, labels...)
+		return f
 	}
 	opLabels := []string{"app_id", "component", "namespace", "operation", "success"}
 	return &componentMetrics{
+		m:         m,
 		appID:     appID,
 		namespace: namespace,
 		loaded:    m.CounterVec("dapr_runtime_component_loaded", "The number of successfully loaded components.", "app_id"),
@@ -141,8 +156,8 @@ func (cm *componentMetrics) initialized(typ string) {
 	if cm == nil {
 		return
 	}
-	cm.initOK.WithLabelValues(cm.appID, typ).Inc()
-	cm.loaded.WithLabelValues(cm.appID).Inc()
+	cm.counter(cm.initOK, "dapr_runtime_component_init_total", []string{"app_id", "component"}, cm.appID, typ).Inc()
+	cm.counter(cm.loaded, "dapr_runtime_component_loaded", []string{"app_id"}, cm.appID).Inc()
 }
 
 // initFailed records a component that did not start; reason is daprd's
@@ -151,12 +166,19 @@ func (cm *componentMetrics) initFailed(typ, reason, name string) {
 	if cm == nil {
 		return
 	}
-	cm.initFail.WithLabelValues(cm.appID, typ, reason, name).Inc()
+	cm.counter(cm.initFail, "dapr_runtime_component_init_fail_total", []string{"app_id", "component", "reason", "componentName"},
+		cm.appID, typ, reason, name).Inc()
+}
+
+// counter resolves a start-up counter's label set, through the metric rules.
+func (cm *componentMetrics) counter(v *prometheus.CounterVec, name string, names []string, lv ...string) prometheus.Counter {
+	cm.m.Relabel(name, names, lv)
+	return v.WithLabelValues(lv...)
 }
 
 // opSeries resolves f's series for a component and operation: labels
 // app_id, component, namespace, operation, success.
-func (cm *componentMetrics) opSeries(f family, component, op string) *series {
+func (cm *componentMetrics) opSeries(f *family, component, op string) *series {
 	return newSeries(f,
 		[]string{cm.appID, component, cm.namespace, op, "false"},
 		[]string{cm.appID, component, cm.namespace, op, "true"})

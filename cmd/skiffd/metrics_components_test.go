@@ -419,3 +419,30 @@ func TestSecretAndConfigurationMetricsKeepInline(t *testing.T) {
 		t.Error("the in-memory configuration store is no longer inline")
 	}
 }
+
+// Configuration spec.metric.rules rewrite component metric labels too, per
+// metric name, as daprd's do.
+func TestComponentMetricsRules(t *testing.T) {
+	m := metrics.New(metrics.Options{AppID: "app1", Enabled: true, Rules: []metrics.Rule{{
+		Name:   "dapr_component_pubsub_egress_count",
+		Labels: []metrics.RuleLabel{{Name: "topic", Regex: map[string]string{"orders-N": `^orders-[0-9]+$`}}},
+	}}})
+	cm := newComponentMetrics("app1", "", m)
+	bus, _ := psmemory.New("pubsub", nil)
+	defer bus.Close()
+	bus.SubscriptionsReady()
+	w := cm.wrapPubsub("pubsub", bus)
+	for _, topic := range []string{"orders-1", "orders-2", "other"} {
+		_ = w.Publish(context.Background(), &pubsub.PublishRequest{Topic: topic, Data: []byte(`{}`)})
+	}
+	if v := value(t, m, "dapr_component_pubsub_egress_count", map[string]string{"topic": "orders-N"}); v != 2 {
+		t.Errorf("egress_count{topic=orders-N} = %v, want 2", v)
+	}
+	if v := value(t, m, "dapr_component_pubsub_egress_count", map[string]string{"topic": "other"}); v != 1 {
+		t.Errorf("egress_count{topic=other} = %v, want 1", v)
+	}
+	// The rule names the count only: the latencies keep the raw topic.
+	if v := value(t, m, "dapr_component_pubsub_egress_latencies", map[string]string{"topic": "orders-1"}); v != 1 {
+		t.Errorf("egress_latencies{topic=orders-1} = %v, want 1", v)
+	}
+}

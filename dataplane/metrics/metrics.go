@@ -46,6 +46,7 @@ var SizeBuckets = []float64{1 << 10, 2 << 10, 4 << 10, 16 << 10, 64 << 10, 256 <
 type Metrics struct {
 	enabled bool
 	buckets []float64 // latency buckets (ms) of every latency histogram
+	rules   rules
 	reg     *prometheus.Registry
 	// HTTP records the HTTP API server's requests; nil when disabled.
 	HTTP *HTTPServer
@@ -73,6 +74,7 @@ func New(o Options) *Metrics {
 	if err != nil {
 		rs = nil
 	}
+	m.rules = rs
 	m.HTTP = newHTTPServer(m.reg, o, rs)
 	m.AppChannel = newAppChannel(m.reg, o, rs)
 	m.ServiceInvocation = newServiceInvocation(m.reg, o, rs)
@@ -93,6 +95,15 @@ func (m *Metrics) LatencyBuckets() []float64 {
 		return DefaultLatencyBuckets
 	}
 	return m.buckets
+}
+
+// Relabel applies Configuration spec.metric.rules to the label values lv
+// (named names) of the metric name (daprd's full name), in place. Other
+// packages call it when they resolve a label set, never per request.
+func (m *Metrics) Relabel(name string, names, lv []string) {
+	if m != nil {
+		m.rules.apply(name, names, lv)
+	}
 }
 
 // Registerer is where other packages register their collectors.
