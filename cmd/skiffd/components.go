@@ -16,6 +16,7 @@ import (
 	"github.com/skiffd/skiff/blocks/resources"
 	"github.com/skiffd/skiff/dataplane/appchannel"
 	"github.com/skiffd/skiff/dataplane/apphealth"
+	"github.com/skiffd/skiff/dataplane/metrics"
 	"github.com/skiffd/skiff/dataplane/router"
 	"github.com/skiffd/skiff/dataplane/tracing"
 )
@@ -37,6 +38,7 @@ type componentSet struct {
 	channel *appchannel.Client
 	log     *slog.Logger
 
+	cm        *componentMetrics  // nil unless metrics are on
 	appHealth *apphealth.Monitor // nil unless --enable-app-health-check
 	appID     string             // default consumerID of pub/sub components, as daprd's
 }
@@ -99,8 +101,8 @@ func defaultComponents() []resources.Component {
 
 // buildComponents creates the components of set, or the embedded defaults
 // when no resources path was given.
-func buildComponents(o *options, set *resources.Set, log *slog.Logger) (*componentSet, error) {
-	cs := &componentSet{log: log, appID: o.appID}
+func buildComponents(o *options, set *resources.Set, m *metrics.Metrics, log *slog.Logger) (*componentSet, error) {
+	cs := &componentSet{log: log, appID: o.appID, cm: newComponentMetrics(o.appID, os.Getenv("NAMESPACE"), m)}
 	comps := set.Components
 	if len(o.resourcesPath) == 0 {
 		comps = defaultComponents()
@@ -149,11 +151,14 @@ func (cs *componentSet) buildOne(c *resources.Component) error {
 	}
 	b, err := k.build(cs, c, md)
 	if errors.Is(err, errUnknownType) {
+		cs.cm.initFailed(c.Type, "creation", c.Name)
 		return fmt.Errorf("%s:%d: component %s: unknown or not yet supported component type %q (supported: %s)", c.File, c.Line, c.Name, c.Type, supportedTypes())
 	}
 	if err != nil {
+		cs.cm.initFailed(c.Type, "init", c.Name)
 		return fmt.Errorf("%s:%d: component %s: %w", c.File, c.Line, c.Name, err)
 	}
+	cs.cm.initialized(c.Type)
 	if b.closer != nil {
 		cs.closers = append(cs.closers, b.closer)
 	}

@@ -136,7 +136,7 @@ func (cs *componentSet) buildBinding(c *resources.Component, md map[string]strin
 }
 
 func (cs *componentSet) bindingsRoutes(env *blockEnv) ([]router.Route, error) {
-	api, err := bindings.New(wrapOutputs(env.res, cs.outputs))
+	api, err := bindings.New(cs.cm.wrapOutputs(wrapOutputs(env.res, cs.outputs)))
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func (cs *componentSet) startBindings(ctx context.Context, env *blockEnv) error 
 		env.log.Warn("input bindings are not read: no --app-port to deliver their events to")
 		return nil
 	}
-	bindings.NewInputs(cs.deliveryApp(), env.log).Start(ctx, wrapInputs(env.res, traceInputs(env.tracer, cs.inputs)))
+	bindings.NewInputs(cs.deliveryApp(), env.log).Start(ctx, cs.cm.wrapInputs(wrapInputs(env.res, traceInputs(env.tracer, cs.inputs))))
 	return nil
 }
 

@@ -55,7 +55,7 @@ func (cs *componentSet) configurationRoutes(env *blockEnv) ([]router.Route, erro
 	if cs.channel != nil {
 		cfg.App = configuration.AppChannel{Client: cs.channel}
 	}
-	api, err := configuration.New(cfg, wrapConfigurations(env.res, cs.configs))
+	api, err := configuration.New(cfg, cs.cm.wrapConfigurations(wrapConfigurations(env.res, cs.configs)))
 	if err != nil {
 		return nil, err
 	}

@@ -71,7 +71,7 @@ func (cs *componentSet) buildPubsub(c *resources.Component, md map[string]string
 }
 
 func (cs *componentSet) pubsubRoutes(env *blockEnv) ([]router.Route, error) {
-	api, err := pubsub.New(pubsub.Config{AppID: env.o.appID, Log: env.log, Tracer: env.deliveryTracer()}, wrapPubsubs(env.res, cs.pubsubs))
+	api, err := pubsub.New(pubsub.Config{AppID: env.o.appID, Log: env.log, Tracer: env.deliveryTracer()}, cs.cm.wrapPubsubs(wrapPubsubs(env.res, cs.pubsubs)))
 	if err != nil {
 		return nil, err
 	}

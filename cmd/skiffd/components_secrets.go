@@ -51,7 +51,7 @@ func (cs *componentSet) buildSecretStore(c *resources.Component, md map[string]s
 }
 
 func (cs *componentSet) secretsRoutes(env *blockEnv) ([]router.Route, error) {
-	api, err := secrets.New(wrapSecretStores(env.res, cs.secretStores), env.conf)
+	api, err := secrets.New(cs.cm.wrapSecretStores(wrapSecretStores(env.res, cs.secretStores)), env.conf)
 	if err != nil {
 		return nil, err
 	}

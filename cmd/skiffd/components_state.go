@@ -54,7 +54,7 @@ func (cs *componentSet) buildState(c *resources.Component, md map[string]string)
 }
 
 func (cs *componentSet) stateRoutes(env *blockEnv) ([]router.Route, error) {
-	st, err := state.New(state.Config{AppID: env.o.appID, Namespace: env.namespace}, wrapStates(env.res, cs.states))
+	st, err := state.New(state.Config{AppID: env.o.appID, Namespace: env.namespace}, cs.cm.wrapStates(wrapStates(env.res, cs.states)))
 	if err != nil {
 		return nil, err
 	}

@@ -190,7 +190,7 @@ func build(o *options, log *slog.Logger) (*runtimeState, error) {
 	if len(set.HTTPEndpoints) > 0 {
 		log.Warn("HTTPEndpoint resources are read but not applied yet")
 	}
-	comps, err := buildComponents(o, set, log)
+	comps, err := buildComponents(o, set, obs.metrics, log)
 	if err != nil {
 		return nil, err
 	}

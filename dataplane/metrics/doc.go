@@ -65,6 +65,11 @@
 //	get := c.WithLabelValues(appID, "statestore", "get") // once, at start-up
 //	get.Inc()                                              // per call: no allocation
 //
+// LatencyBuckets gives the configured latency buckets (pass them to
+// HistogramVec so every latency family uses the same ones, as daprd), and
+// Relabel applies spec.metric.rules to a label set: call it when resolving
+// the label set, with the metric's full name.
+//
 // Resolve label handles once (WithLabelValues at start-up, or cache them per
 // component) and keep them: WithLabelValues on every request allocates. The
 // helpers work on a Metrics built with metrics disabled too (the collectors

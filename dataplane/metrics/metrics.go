@@ -45,6 +45,8 @@ var SizeBuckets = []float64{1 << 10, 2 << 10, 4 << 10, 16 << 10, 64 << 10, 256 <
 // Metrics is the registry behind /metrics and the HTTP API server metrics.
 type Metrics struct {
 	enabled bool
+	buckets []float64 // latency buckets (ms) of every latency histogram
+	rules   rules
 	reg     *prometheus.Registry
 	// HTTP records the HTTP API server's requests; nil when disabled.
 	HTTP *HTTPServer
@@ -60,7 +62,10 @@ type Metrics struct {
 // New builds the registry with the Go runtime and process collectors and,
 // when enabled, daprd's HTTP server metrics.
 func New(o Options) *Metrics {
-	m := &Metrics{enabled: o.Enabled, reg: prometheus.NewRegistry()}
+	m := &Metrics{enabled: o.Enabled, buckets: o.LatencyBuckets, reg: prometheus.NewRegistry()}
+	if len(m.buckets) == 0 {
+		m.buckets = DefaultLatencyBuckets
+	}
 	if !o.Enabled {
 		return m
 	}
@@ -69,6 +74,7 @@ func New(o Options) *Metrics {
 	if err != nil {
 		rs = nil
 	}
+	m.rules = rs
 	m.HTTP = newHTTPServer(m.reg, o, rs)
 	m.AppChannel = newAppChannel(m.reg, o, rs)
 	m.ServiceInvocation = newServiceInvocation(m.reg, o, rs)
@@ -80,6 +86,25 @@ func New(o Options) *Metrics {
 
 // Enabled reports whether metrics are exported.
 func (m *Metrics) Enabled() bool { return m != nil && m.enabled }
+
+// LatencyBuckets are the latency histogram bounds (milliseconds) daprd
+// uses for every latency metric: spec.metric.latencyDistributionBuckets,
+// or daprd's default.
+func (m *Metrics) LatencyBuckets() []float64 {
+	if m == nil || len(m.buckets) == 0 {
+		return DefaultLatencyBuckets
+	}
+	return m.buckets
+}
+
+// Relabel applies Configuration spec.metric.rules to the label values lv
+// (named names) of the metric name (daprd's full name), in place. Other
+// packages call it when they resolve a label set, never per request.
+func (m *Metrics) Relabel(name string, names, lv []string) {
+	if m != nil {
+		m.rules.apply(name, names, lv)
+	}
+}
 
 // Registerer is where other packages register their collectors.
 func (m *Metrics) Registerer() prometheus.Registerer {
