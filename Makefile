@@ -5,6 +5,9 @@
 GO        ?= go
 BIN       := bin
 FUZZTIME  ?= 200000x
+# Go minimizes every new interesting input for up to 60 s by default, which
+# stalls a short run for minutes on a large input: bound it in executions.
+FUZZMINTIME ?= 2000x
 APP_ID    ?= myapp
 RUN_ARGS  ?=
 export CGO_ENABLED ?= 0
@@ -66,7 +69,7 @@ fuzz:
 		dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
 		for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
 			echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg; \
+			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINTIME) $$pkg; \
 		done; \
 	done
 
