@@ -77,6 +77,10 @@ type PublishRequest struct {
 	Data        []byte
 	ContentType string
 	Metadata    map[string]string
+	// DeadLetter marks the block's own publish of a message to its
+	// subscription's dead-letter topic (daprd does not count those as
+	// publishes in its metrics); components ignore it.
+	DeadLetter bool
 }
 
 // SubscribeRequest names the topic to subscribe to.

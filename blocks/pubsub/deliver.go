@@ -330,7 +330,7 @@ func (d *deliverer) finish(ctx context.Context, msg *Message, out outcome, el ti
 func (d *deliverer) deadLetter(ctx context.Context, msg *Message) error {
 	err := d.c.PS.Publish(ctx, &PublishRequest{
 		Topic: d.s.DeadLetterTopic, Data: append([]byte(nil), msg.Data...),
-		ContentType: msg.ContentType, Metadata: msg.Metadata,
+		ContentType: msg.ContentType, Metadata: msg.Metadata, DeadLetter: true,
 	})
 	if err != nil {
 		d.a.log.Error("pubsub: cannot send the message to the dead-letter topic: "+err.Error(), "pubsub", d.s.PubsubName, "topic", msg.Topic, "deadLetterTopic", d.s.DeadLetterTopic)

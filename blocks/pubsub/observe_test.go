@@ -94,10 +94,14 @@ func TestObserveDeliveries(t *testing.T) {
 // counted as daprd does: the app's retry, then a drop.
 func TestObserveDeadLetter(t *testing.T) {
 	obs := &recObserver{}
-	d := &deliverer{a: &API{log: discardLog()}, c: &Component{PS: &sink{}}, s: &Subscription{Topic: "t", DeadLetterTopic: "dlq", Rules: []*Rule{{Path: "/r"}}},
+	dl := &sink{}
+	d := &deliverer{a: &API{log: discardLog()}, c: &Component{PS: dl}, s: &Subscription{Topic: "t", DeadLetterTopic: "dlq", Rules: []*Rule{{Path: "/r"}}},
 		app: &stubApp{500, ""}, obs: obs}
 	if err := d.handle(context.Background(), &Message{Topic: "t", Data: []byte(`{"id":"1"}`)}); err != nil {
 		t.Fatal(err)
+	}
+	if dl.last.Topic != "dlq" || !dl.last.DeadLetter {
+		t.Errorf("dead-letter publish %+v", dl.last)
 	}
 	if len(obs.got) != 2 || obs.got[0] != IngressRetry || obs.got[1] != IngressDrop || obs.lat[1] != 0 {
 		t.Errorf("reported %v %v", obs.got, obs.lat)

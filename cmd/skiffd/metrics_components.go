@@ -547,7 +547,12 @@ func (p *metricPubsub) BulkIngress(topic string, success, drop, retry int, el ti
 	}
 }
 
+// Publish records an API publish; dead-letter publishes are not counted,
+// as in daprd (which records egress in its API handlers only).
 func (p *metricPubsub) Publish(ctx context.Context, req *pubsub.PublishRequest) error {
+	if req.DeadLetter {
+		return p.PubSub.Publish(ctx, req)
+	}
 	start := time.Now()
 	err := p.PubSub.Publish(ctx, req)
 	p.successSeries(&p.egress, p.cm.egress, req.Topic).observe(start, err == nil)

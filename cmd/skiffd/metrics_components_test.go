@@ -236,6 +236,13 @@ func TestPubsubMetricsKeepBehavioursAndCount(t *testing.T) {
 	if v := value(t, m, "dapr_component_pubsub_egress_latencies", eg); v != 1 {
 		t.Errorf("egress_latencies count = %v", v)
 	}
+	// The block's dead-letter publishes are not API publishes.
+	if err := w.Publish(ctx, &pubsub.PublishRequest{Topic: "orders", Data: []byte(`{}`), DeadLetter: true}); err != nil {
+		t.Fatal(err)
+	}
+	if v := value(t, m, "dapr_component_pubsub_egress_count", eg); v != 1 {
+		t.Errorf("egress_count after a dead-letter publish = %v, want 1", v)
+	}
 	// A bulk publish is one bulk call, not one single publish per entry.
 	failed := w.(pubsub.BulkPublisher).BulkPublish(ctx, &pubsub.BulkPublishRequest{Topic: "orders",
 		Entries: []pubsub.BulkEntry{{EntryID: "1", Event: []byte(`{}`)}, {EntryID: "2", Event: []byte(`{}`)}}})
