@@ -72,6 +72,7 @@ type Component struct {
 	inline   bool
 	features Features
 	bulk     BulkPublisher
+	obs      IngressObserver // nil: deliveries are not observed (no clock reads)
 
 	allowed, protected  []string
 	pubScoped, subScope []string
@@ -92,6 +93,7 @@ func New(cfg Config, entries []Entry) (*API, error) {
 			c.inline = ip.InlineSafe()
 		}
 		c.bulk, _ = e.Component.(BulkPublisher)
+		c.obs, _ = e.Component.(IngressObserver)
 		c.allowed = topicList(e.Metadata["allowedTopics"])
 		c.protected = topicList(e.Metadata["protectedTopics"])
 		c.pubScoped = scopedTopics(e.Metadata["publishingScopes"], cfg.AppID)

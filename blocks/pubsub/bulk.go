@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/skiffd/skiff/dataplane/apierr"
 )
@@ -168,6 +169,13 @@ func (d *deliverer) handleBulk(ctx context.Context, msgs []*Message) []error {
 	}
 	groups := map[string][]item{}
 	var order []string
+	// Counted for daprd's bulk ingress metrics: per message outcome, and
+	// the app call's latency (the last call's, as daprd).
+	var nOK, nDrop, nRetry int
+	var el time.Duration
+	if obs := d.obs; obs != nil {
+		defer func() { obs.BulkIngress(d.s.Topic, nOK, nDrop, nRetry, el) }()
+	}
 	for i, m := range msgs {
 		body := m.Data
 		if d.raw {
@@ -176,14 +184,17 @@ func (d *deliverer) handleBulk(ctx context.Context, msgs []*Message) []error {
 		var event map[string]any
 		if err := json.Unmarshal(body, &event); err != nil || event == nil {
 			d.a.log.Error("pubsub: error deserializing cloud event; dropping the message", "topic", m.Topic)
+			nDrop++
 			continue
 		}
 		if expired(event) {
+			nDrop++
 			continue
 		}
 		path, err := d.s.Route(event)
 		if err != nil || path == "" {
 			d.a.log.Warn("pubsub: no route for the event; dropping it", "topic", m.Topic)
+			nDrop++
 			continue
 		}
 		if _, ok := groups[path]; !ok {
@@ -231,7 +242,14 @@ func (d *deliverer) handleBulk(ctx context.Context, msgs []*Message) []error {
 				ends = append(ends, end)
 			}
 		}
+		var start time.Time
+		if d.obs != nil {
+			start = time.Now()
+		}
 		statuses, out, code := d.postBulk(ctx, path, body, tp)
+		if d.obs != nil {
+			el = time.Since(start)
+		}
 		for _, end := range ends {
 			var err error
 			if code < 200 || code >= 400 {
@@ -255,6 +273,14 @@ func (d *deliverer) handleBulk(ctx context.Context, msgs []*Message) []error {
 				}
 			}
 			errs[it.idx] = d.settle(ctx, msgs[it.idx], o)
+			switch {
+			case o == delivered:
+				nOK++
+			case o != retry || errs[it.idx] == nil: // dropped, 404, or dead-lettered
+				nDrop++
+			default:
+				nRetry++
+			}
 		}
 	}
 	return errs
@@ -296,7 +322,7 @@ func bulkVerdict(status int, rb []byte) (map[string]string, outcome) {
 		return m, delivered
 	}
 	if status == 404 {
-		return nil, delivered
+		return nil, notFound
 	}
 	return nil, retry
 }

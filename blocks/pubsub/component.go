@@ -77,6 +77,10 @@ type PublishRequest struct {
 	Data        []byte
 	ContentType string
 	Metadata    map[string]string
+	// DeadLetter marks the block's own publish of a message to its
+	// subscription's dead-letter topic (daprd does not count those as
+	// publishes in its metrics); components ignore it.
+	DeadLetter bool
 }
 
 // SubscribeRequest names the topic to subscribe to.
@@ -123,6 +127,41 @@ type BulkFailure struct {
 	EntryID string
 	Err     error
 }
+
+// IngressObserver is implemented by a component decorator that records
+// deliveries (cmd/skiffd's daprd metrics); the block finds it by type
+// assertion, as the other optional behaviours, and reports every outcome
+// to it. Calls come from delivery goroutines, concurrently.
+type IngressObserver interface {
+	// Ingress reports how one message ended; elapsed is the app call's
+	// duration, 0 when the app was not called (a record without latency,
+	// as daprd's).
+	Ingress(topic string, st IngressStatus, elapsed time.Duration)
+	// BulkIngress reports one batch of a bulkSubscribe subscription: how
+	// many of its messages succeeded, were dropped or will come again, and
+	// the app call's duration (the last one when the batch went to several
+	// routes; 0 when the app was not called).
+	BulkIngress(topic string, success, drop, retry int, elapsed time.Duration)
+}
+
+// IngressStatus is a delivery's outcome as daprd's ingress metric labels
+// it: process_status and status.
+type IngressStatus uint8
+
+const (
+	// IngressSuccess: the app took the message (success, success).
+	IngressSuccess IngressStatus = iota
+	// IngressRetry: the message comes again: RETRY, an unknown status,
+	// an error status, the app unreachable (retry, retry).
+	IngressRetry
+	// IngressDrop: the app answered 404, the sidecar could not deliver it
+	// (expired, not a CloudEvent), or a failed message went to the
+	// dead-letter topic (drop, drop).
+	IngressDrop
+	// IngressDropSuccess: the app answered DROP, or no routing rule
+	// matched (drop, success).
+	IngressDropSuccess
+)
 
 // Feature is one optional behaviour.
 type Feature uint8

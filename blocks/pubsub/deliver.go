@@ -75,7 +75,7 @@ func (a *API) Start(ctx context.Context, app App, declarative []resources.Subscr
 			a.log.Warn("pubsub: subscription without a route; skipping it", "pubsub", s.PubsubName, "topic", s.Topic)
 			continue
 		}
-		d := &deliverer{a: a, c: c, s: s, app: app}
+		d := &deliverer{a: a, c: c, s: s, app: app, obs: c.obs}
 		d.raw, _ = RawPayload(s.Metadata)
 		var err error
 		req := SubscribeRequest{Topic: s.Topic, Metadata: s.Metadata}
@@ -151,6 +151,7 @@ type deliverer struct {
 	app  App
 	raw  bool  // subscription metadata rawPayload=true
 	pipe *pipe // pipelined delivery, when used
+	obs  IngressObserver
 }
 
 // outcome of one delivery.
@@ -160,13 +161,14 @@ const (
 	delivered outcome = iota
 	dropped           // DROP: dead letter if configured
 	retry             // RETRY, non-2xx but 404, unreachable app
+	notFound          // 404: not retried, not dead-lettered (daprd's non-retriable answer)
 )
 
 var errRetry = errors.New("delivery to the app failed; the message will be redelivered")
 
 // handle is the component's Handler for this subscription.
 func (d *deliverer) handle(ctx context.Context, msg *Message) error {
-	body, path, ok := d.prepare(msg)
+	body, path, ok := d.prepare(ctx, msg)
 	if !ok {
 		return nil
 	}
@@ -177,20 +179,30 @@ func (d *deliverer) handle(ctx context.Context, msg *Message) error {
 	} else {
 		tp = traceParentOf(body)
 	}
+	// The clock is read only when deliveries are observed (metrics on).
+	var start time.Time
+	if d.obs != nil {
+		start = time.Now()
+	}
 	out := d.post(ctx, path, body, tp)
+	var el time.Duration
+	if d.obs != nil {
+		el = time.Since(start)
+	}
 	if end != nil {
 		var err error
-		if out != delivered {
+		if out != delivered && out != notFound {
 			err = errRetry
 		}
 		end(err)
 	}
-	return d.settle(ctx, msg, out)
+	return d.finish(ctx, msg, out, el)
 }
 
 // prepare turns a message into the body and path of its delivery; ok false
-// means it is dropped (logged): not a CloudEvent, expired, or no route.
-func (d *deliverer) prepare(msg *Message) (body []byte, path string, ok bool) {
+// means it is dropped (logged, dead-lettered when a dead-letter topic is
+// set, observed): not a CloudEvent, expired, or no route.
+func (d *deliverer) prepare(ctx context.Context, msg *Message) (body []byte, path string, ok bool) {
 	body = msg.Data
 	if d.raw {
 		body = appendFromRawPayload(nil, msg.Data, msg.Topic, d.s.PubsubName)
@@ -201,28 +213,40 @@ func (d *deliverer) prepare(msg *Message) (body []byte, path string, ok bool) {
 		var err error
 		if event, err = decodeEvent(body); err != nil || event == nil {
 			d.a.log.Error("pubsub: error deserializing cloud event; dropping the message", "pubsub", d.s.PubsubName, "topic", msg.Topic)
-			return nil, "", false
+			return d.drop(ctx, msg, IngressDrop)
 		}
 		if expired(event) {
 			d.a.log.Warn("pubsub: dropping expired event", "pubsub", d.s.PubsubName, "topic", msg.Topic, "id", event["id"])
-			return nil, "", false
+			return d.drop(ctx, msg, IngressDrop)
 		}
 	} else if len(body) == 0 || body[0] != '{' || (publishedRaw(msg) || !d.c.inline) && !json.Valid(body) {
 		// An in-process queue holds only envelopes this block built
 		// (valid JSON) and raw payloads; a broker may hold anything.
 		d.a.log.Error("pubsub: error deserializing cloud event; dropping the message", "pubsub", d.s.PubsubName, "topic", msg.Topic)
-		return nil, "", false
+		return d.drop(ctx, msg, IngressDrop)
 	}
 	path, err := d.s.Route(event)
 	if err != nil {
 		d.a.log.Error("pubsub: "+err.Error()+"; dropping the message", "pubsub", d.s.PubsubName, "topic", msg.Topic)
-		return nil, "", false
+		return d.drop(ctx, msg, IngressDrop)
 	}
 	if path == "" {
 		d.a.log.Warn("pubsub: no routing rule matches the event and there is no default route; dropping it", "pubsub", d.s.PubsubName, "topic", msg.Topic)
-		return nil, "", false
+		return d.drop(ctx, msg, IngressDropSuccess)
 	}
 	return body, path, true
+}
+
+// drop settles a message the sidecar does not deliver: daprd sends it to
+// the dead-letter topic when one is set, and counts it without latency.
+func (d *deliverer) drop(ctx context.Context, msg *Message, st IngressStatus) ([]byte, string, bool) {
+	if d.s.DeadLetterTopic != "" {
+		_ = d.deadLetter(ctx, msg)
+	}
+	if d.obs != nil {
+		d.obs.Ingress(msg.Topic, st, 0)
+	}
+	return nil, "", false
 }
 
 // startSpan starts the delivery's span under the event's traceparent (or
@@ -257,10 +281,10 @@ func decodeEvent(body []byte) (map[string]any, error) {
 // settle turns an outcome into the handler's answer: daprd sends a dropped
 // message to the dead-letter topic, and a failed one too when a dead-letter
 // topic is set (no resiliency retries yet); otherwise a failure is
-// redelivered.
+// redelivered. A 404 is neither retried nor dead-lettered.
 func (d *deliverer) settle(ctx context.Context, msg *Message, out outcome) error {
 	switch out {
-	case delivered:
+	case delivered, notFound:
 		return nil
 	case dropped:
 		if d.s.DeadLetterTopic != "" {
@@ -274,10 +298,39 @@ func (d *deliverer) settle(ctx context.Context, msg *Message, out outcome) error
 	return errRetry
 }
 
+// finish settles one message delivered alone and reports it as daprd
+// counts it: the app's answer with the call's latency (its postman), and
+// for a failure a second record without latency (its subscription
+// handler): drop when the message went to the dead-letter topic, retry
+// when it comes again.
+func (d *deliverer) finish(ctx context.Context, msg *Message, out outcome, el time.Duration) error {
+	err := d.settle(ctx, msg, out)
+	obs := d.obs
+	if obs == nil {
+		return err
+	}
+	switch out {
+	case delivered:
+		obs.Ingress(msg.Topic, IngressSuccess, el)
+	case notFound:
+		obs.Ingress(msg.Topic, IngressDrop, el)
+	case dropped:
+		obs.Ingress(msg.Topic, IngressDropSuccess, el)
+	default:
+		obs.Ingress(msg.Topic, IngressRetry, el)
+		if err == nil {
+			obs.Ingress(msg.Topic, IngressDrop, 0)
+		} else {
+			obs.Ingress(msg.Topic, IngressRetry, 0)
+		}
+	}
+	return err
+}
+
 func (d *deliverer) deadLetter(ctx context.Context, msg *Message) error {
 	err := d.c.PS.Publish(ctx, &PublishRequest{
 		Topic: d.s.DeadLetterTopic, Data: append([]byte(nil), msg.Data...),
-		ContentType: msg.ContentType, Metadata: msg.Metadata,
+		ContentType: msg.ContentType, Metadata: msg.Metadata, DeadLetter: true,
 	})
 	if err != nil {
 		d.a.log.Error("pubsub: cannot send the message to the dead-letter topic: "+err.Error(), "pubsub", d.s.PubsubName, "topic", msg.Topic, "deadLetterTopic", d.s.DeadLetterTopic)
@@ -345,7 +398,7 @@ func verdict(status int, body []byte, d *deliverer) outcome {
 		return retry
 	case status == 404:
 		d.a.log.Error(fmt.Sprintf("pubsub: non-retriable error returned from app while processing the event: %s. status code returned: %d", body, status), "topic", d.s.Topic)
-		return delivered
+		return notFound
 	}
 	return retry
 }

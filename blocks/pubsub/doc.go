@@ -23,4 +23,7 @@
 //     through the app channel (Client.Do). A Handler sees Message.Data only
 //     until it returns (an AsyncHandler until it calls done);
 //     dead-lettering copies it.
+//   - A component that is also an IngressObserver (cmd/skiffd's metrics
+//     decorator) is told every delivery's outcome, as daprd's metrics label
+//     it, and the app call's latency; without one no clock is read.
 package pubsub

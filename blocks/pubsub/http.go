@@ -144,6 +144,9 @@ func (a *API) serveBulk(c *router.Ctx) {
 	// daprd answers 500 with the failed entries, and repeats them in
 	// metadata.* headers.
 	c.RespBody = AppendBulkFailure(c.RespBody[:0], failed)
+	// daprd counts this answer's errorCode in its error-code metric too
+	// (respondWithDataAndRecordError).
+	apierr.Record(apierr.PubsubPublishMessage.Code)
 	c.SetHeaderBytes("metadata.responseData", c.RespBody)
 	c.SetHeader("metadata.error", "error when publishing to topic "+string(topic)+" in pubsub "+comp.Name+": "+failed[0].Err.Error())
 	c.JSON(500)

@@ -29,8 +29,9 @@ type PipeTarget struct {
 }
 
 type pend struct {
-	msg  Message
-	done func(error)
+	msg   Message
+	done  func(error)
+	start time.Time // set only when deliveries are observed
 }
 
 type pipe struct {
@@ -78,7 +79,7 @@ func (p *pipe) close() {
 
 // handleAsync is the component's AsyncHandler.
 func (d *deliverer) handleAsync(ctx context.Context, msg *Message, done func(error)) {
-	body, path, ok := d.prepare(msg)
+	body, path, ok := d.prepare(ctx, msg)
 	if !ok {
 		done(nil)
 		return
@@ -119,7 +120,11 @@ func (d *deliverer) handleAsync(ctx context.Context, msg *Message, done func(err
 	b = append(b, "\r\n\r\n"...)
 	b = append(b, body...)
 	p.out = b
-	p.pending = append(p.pending, pend{msg: *msg, done: done})
+	pe := pend{msg: *msg, done: done}
+	if d.obs != nil {
+		pe.start = time.Now()
+	}
+	p.pending = append(p.pending, pe)
 	p.mu.Unlock()
 	select {
 	case p.kick <- struct{}{}:
@@ -199,8 +204,17 @@ func (p *pipe) failAll(c net.Conn, shutdown bool) {
 			f.done(errRetry)
 			continue
 		}
-		f.done(p.d.settle(context.Background(), &f.msg, retry))
+		f.done(p.d.finish(context.Background(), &f.msg, retry, p.elapsed(f)))
 	}
+}
+
+// elapsed is a pending delivery's time from its hand-off to the
+// connection to now; 0 (no clock read) when deliveries are not observed.
+func (p *pipe) elapsed(f *pend) time.Duration {
+	if p.d.obs == nil {
+		return 0
+	}
+	return time.Since(f.start)
 }
 
 // reader matches the app's answers to the pending deliveries, in order.
@@ -233,7 +247,7 @@ func (p *pipe) reader(ctx context.Context, c net.Conn) {
 		}
 		p.mu.Unlock()
 		out := verdict(status, body, p.d)
-		f.done(p.d.settle(ctx, &f.msg, out))
+		f.done(p.d.finish(ctx, &f.msg, out, p.elapsed(&f)))
 		if !keepAlive {
 			p.failAll(c, ctx.Err() != nil)
 			return

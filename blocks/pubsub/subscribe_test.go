@@ -107,7 +107,7 @@ func TestVerdict(t *testing.T) {
 	}{
 		{200, "", delivered}, {204, "", delivered}, {200, `{"status":"SUCCESS"}`, delivered}, {200, `{"status":"success"}`, delivered},
 		{200, `{"status":""}`, delivered}, {200, `not json`, delivered}, {200, `{"status":"RETRY"}`, retry},
-		{200, `{"status":"DROP"}`, dropped}, {200, `{"status":"WHAT"}`, retry}, {404, "", delivered},
+		{200, `{"status":"DROP"}`, dropped}, {200, `{"status":"WHAT"}`, retry}, {404, "", notFound},
 		{500, "", retry}, {503, `{"status":"SUCCESS"}`, retry}, {302, "", retry},
 	} {
 		if got := verdict(c.status, []byte(c.body), d); got != c.want {

@@ -43,6 +43,10 @@ type componentMetrics struct {
 
 	m                                                     *metrics.Metrics
 	state, config, secret, output, input, egress, ingress *family
+	egressBulk, ingressBulk                               *family
+	// ingressBulkEvents is daprd's per-status companion of ingressBulk
+	// (a count of records, see bulkIngress).
+	ingressBulkEvents *prometheus.CounterVec
 }
 
 // family is a count and a latency metric sharing their labels.
@@ -60,26 +64,42 @@ func (f *family) resolve(lv []string) *handle {
 	c, l := slices.Clone(lv), slices.Clone(lv)
 	f.m.Relabel(f.countName, f.labels, c)
 	f.m.Relabel(f.latName, f.labels, l)
-	return &handle{count: f.count.WithLabelValues(c...), lat: f.lat.WithLabelValues(l...)}
+	return &handle{count: f.count.WithLabelValues(c...), f: f, latVals: l}
 }
 
-// series is one label set of a family but for its outcome: index 1 is
-// success (success="true", or process_status "success"), index 0 failure.
-// The handles are resolved the first time an outcome happens, so that, as
-// in daprd, only series that happened are exported.
+// series is one label set of a family but for its outcome: for the
+// success-labelled families index 1 is success (success="true"), index 0
+// failure; the ingress family has one index per pubsub.IngressStatus. The
+// handles are resolved the first time an outcome happens, so that, as in
+// daprd, only series that happened are exported.
 type series struct {
 	f    *family
-	vals [2][]string // label values, in the family's label order
-	h    [2]atomic.Pointer[handle]
+	vals [][]string // label values per outcome, in the family's label order
+	h    []atomic.Pointer[handle]
 }
 
+// handle is a series' resolved count and, resolved on its first
+// observation (daprd exports no latency series for outcomes recorded
+// without one), its latency.
 type handle struct {
-	count prometheus.Counter
-	lat   prometheus.Observer
+	count   prometheus.Counter
+	f       *family
+	latVals []string
+	lat     atomic.Pointer[prometheus.Observer]
 }
 
-func newSeries(f *family, fail, ok []string) *series {
-	return &series{f: f, vals: [2][]string{fail, ok}}
+func (h *handle) observe(el time.Duration) {
+	o := h.lat.Load()
+	if o == nil {
+		v := h.f.lat.WithLabelValues(h.latVals...)
+		o = &v
+		h.lat.Store(o)
+	}
+	(*o).Observe(float64(el) / float64(time.Millisecond))
+}
+
+func newSeries(f *family, vals ...[]string) *series {
+	return &series{f: f, vals: vals, h: make([]atomic.Pointer[handle], len(vals))}
 }
 
 // observe records a call that started at start.
@@ -88,15 +108,20 @@ func (s *series) observe(start time.Time, ok bool) {
 	if ok {
 		i = 1
 	}
+	s.record(i, time.Since(start))
+}
+
+// record counts outcome i and, as daprd, records its latency only when
+// some time was measured.
+func (s *series) record(i int, el time.Duration) {
 	h := s.h[i].Load()
 	if h == nil {
 		h = s.f.resolve(s.vals[i])
 		s.h[i].Store(h)
 	}
 	h.count.Inc()
-	// daprd records the latency only when some time was measured.
-	if el := time.Since(start); el > 0 {
-		h.lat.Observe(float64(el) / float64(time.Millisecond))
+	if el > 0 {
+		h.observe(el)
 	}
 }
 
@@ -144,9 +169,16 @@ func newComponentMetrics(appID, namespace string, m *metrics.Metrics) *component
 		input: fam("input_binding", "The number of incoming events arriving from the input binding component.",
 			"The triggered app event processing latency.", "app_id", "component", "namespace", "success"),
 		egress: fam("pubsub_egress", "The number of outgoing messages published to the pub/sub component.",
-			"The latency of the response from the pub/sub component.", "app_id", "component", "namespace", "topic", "success"),
+			"The latency of the response from the pub/sub component.", "app_id", "component", "namespace", "success", "topic"),
 		ingress: fam("pubsub_ingress", "The number of incoming messages arriving from the pub/sub component.",
 			"The consuming app event processing latency.", "app_id", "component", "namespace", "process_status", "status", "topic"),
+		egressBulk: fam("pubsub_egress_bulk", "The number of bulk publish calls to the pub/sub component.",
+			"The latency of the response for the bulk publish call from the pub/sub component.", "app_id", "component", "namespace", "success", "topic"),
+		ingressBulk: fam("pubsub_ingress_bulk", "The number of incoming bulk subscribe calls arriving from the bulk pub/sub component.",
+			"The consuming app event processing latency for the bulk pub/sub component.", "app_id", "component", "namespace", "process_status", "topic"),
+		ingressBulkEvents: m.CounterVec("dapr_component_pubsub_ingress_bulk_event_count",
+			"Total number of incoming messages arriving from the bulk pub/sub component via Bulk Subscribe.",
+			"app_id", "component", "namespace", "process_status", "topic"),
 	}
 }
 
@@ -363,8 +395,9 @@ func (c *asyncGet) complete(r state.GetResponse, err error) {
 
 // ---- pub/sub ----
 
-// wrapPubsubs records publishing (egress) and deliveries to the app
-// (ingress) of each pub/sub component.
+// wrapPubsubs records publishing (egress, single and bulk) of each pub/sub
+// component; the block reports deliveries to the app (ingress) to the same
+// decorator, as a pubsub.IngressObserver.
 func (cm *componentMetrics) wrapPubsubs(entries []pubsub.Entry) []pubsub.Entry {
 	if cm == nil {
 		return entries
@@ -378,43 +411,21 @@ func (cm *componentMetrics) wrapPubsubs(entries []pubsub.Entry) []pubsub.Entry {
 
 func (cm *componentMetrics) wrapPubsub(name string, ps pubsub.PubSub) pubsub.PubSub {
 	m := &metricPubsub{PubSub: ps, cm: cm, name: name}
-	bp, hasBP := ps.(pubsub.BulkPublisher)
+	m.bp, _ = ps.(pubsub.BulkPublisher)
 	bs, hasBS := ps.(pubsub.BulkSubscriber)
 	_, hasWin := ps.(pubsub.WindowedSubscriber)
 	// The block finds the optional behaviours by type assertion: the
-	// decorator has exactly the ones the component has.
-	b, s, w := bpMixin{bp}, bsMixin{bs}, winMixin{m}
+	// decorator has exactly the subscription ones the component has.
+	// BulkPublish it always has, so that every bulk publish goes through
+	// one call, recorded as daprd records its adapter's.
+	s, w := bsMixin{bs}, winMixin{ps}
 	switch {
-	case hasBP && hasBS && hasWin:
-		return &struct {
-			*metricPubsub
-			bpMixin
-			bsMixin
-			winMixin
-		}{m, b, s, w}
-	case hasBP && hasBS:
-		return &struct {
-			*metricPubsub
-			bpMixin
-			bsMixin
-		}{m, b, s}
-	case hasBP && hasWin:
-		return &struct {
-			*metricPubsub
-			bpMixin
-			winMixin
-		}{m, b, w}
 	case hasBS && hasWin:
 		return &struct {
 			*metricPubsub
 			bsMixin
 			winMixin
 		}{m, s, w}
-	case hasBP:
-		return &struct {
-			*metricPubsub
-			bpMixin
-		}{m, b}
 	case hasBS:
 		return &struct {
 			*metricPubsub
@@ -429,64 +440,144 @@ func (cm *componentMetrics) wrapPubsub(name string, ps pubsub.PubSub) pubsub.Pub
 	return m
 }
 
-// metricPubsub records Publish per topic and wraps the delivery handlers.
-// Topics are resolved to label handles once and cached.
+// metricPubsub records Publish and BulkPublish per topic, and the
+// deliveries the block reports. Topics are resolved to label handles once
+// and cached.
 type metricPubsub struct {
 	pubsub.PubSub
-	cm      *componentMetrics
-	name    string
-	egress  sync.Map // topic → *series (success label)
-	ingress sync.Map // topic → *series (process_status)
+	cm         *componentMetrics
+	name       string
+	bp         pubsub.BulkPublisher // nil: one Publish per entry
+	egress     sync.Map             // topic → *series (success label)
+	egressBulk sync.Map             // topic → *series (success label)
+	ingress    sync.Map             // topic → *series (pubsub.IngressStatus)
+	bulk       sync.Map             // topic → *bulkSeries
 }
 
-func (p *metricPubsub) egressFor(topic string) *series {
-	if v, ok := p.egress.Load(topic); ok {
-		return v.(*series)
+// cached returns m's value for topic, made by mk the first time.
+func cached[T any](m *sync.Map, topic string, mk func() T) T {
+	if v, ok := m.Load(topic); ok {
+		return v.(T)
 	}
-	cm := p.cm
-	s := newSeries(cm.egress,
-		[]string{cm.appID, p.name, cm.namespace, topic, "false"},
-		[]string{cm.appID, p.name, cm.namespace, topic, "true"})
-	v, _ := p.egress.LoadOrStore(topic, s)
-	return v.(*series)
+	v, _ := m.LoadOrStore(topic, mk())
+	return v.(T)
 }
 
-// ingressFor: process_status "success" or "retry". daprd's status label
-// repeats process_status unless the app itself chose the outcome (DROP:
-// process_status "drop", status "success"). The component's handler only
-// answers "acknowledged" or "redeliver", so a message the app dropped
-// (DROP, 404) counts as success here.
+func (p *metricPubsub) successSeries(m *sync.Map, f *family, topic string) *series {
+	return cached(m, topic, func() *series {
+		cm := p.cm
+		return newSeries(f,
+			[]string{cm.appID, p.name, cm.namespace, "false", topic},
+			[]string{cm.appID, p.name, cm.namespace, "true", topic})
+	})
+}
+
+// ingressLabels are daprd's process_status and status per
+// pubsub.IngressStatus (status repeats process_status unless the outcome
+// was the app's or the router's own DROP decision).
+var ingressLabels = [...][2]string{
+	pubsub.IngressSuccess:     {"success", "success"},
+	pubsub.IngressRetry:       {"retry", "retry"},
+	pubsub.IngressDrop:        {"drop", "drop"},
+	pubsub.IngressDropSuccess: {"drop", "success"},
+}
+
 func (p *metricPubsub) ingressFor(topic string) *series {
-	if v, ok := p.ingress.Load(topic); ok {
-		return v.(*series)
-	}
-	cm := p.cm
-	s := newSeries(cm.ingress,
-		[]string{cm.appID, p.name, cm.namespace, "retry", "retry", topic},
-		[]string{cm.appID, p.name, cm.namespace, "success", "success", topic})
-	v, _ := p.ingress.LoadOrStore(topic, s)
-	return v.(*series)
+	return cached(&p.ingress, topic, func() *series {
+		cm := p.cm
+		vals := make([][]string, len(ingressLabels))
+		for i, l := range ingressLabels {
+			vals[i] = []string{cm.appID, p.name, cm.namespace, l[0], l[1], topic}
+		}
+		return newSeries(cm.ingress, vals...)
+	})
 }
 
+// Ingress records one delivery (pubsub.IngressObserver).
+func (p *metricPubsub) Ingress(topic string, st pubsub.IngressStatus, el time.Duration) {
+	if int(st) < len(ingressLabels) {
+		p.ingressFor(topic).record(int(st), el)
+	}
+}
+
+// bulkSeries is one topic's bulk delivery metrics. daprd labels them with
+// component="pubsubName" (it passes its metadata key's name, not the
+// component's) and leaves process_status empty on the call count and
+// latency; kept as daprd exports them so that dashboards match.
+type bulkSeries struct {
+	calls  *series
+	events [3]atomic.Pointer[prometheus.Counter] // SUCCESS, DROP, RETRY
+	vals   [3][]string
+}
+
+const daprBulkComponent = "pubsubName"
+
+var bulkEventStatus = [3]string{"SUCCESS", "DROP", "RETRY"}
+
+func (p *metricPubsub) bulkFor(topic string) *bulkSeries {
+	return cached(&p.bulk, topic, func() *bulkSeries {
+		cm := p.cm
+		b := &bulkSeries{calls: newSeries(cm.ingressBulk, []string{cm.appID, daprBulkComponent, cm.namespace, "", topic})}
+		for i, st := range bulkEventStatus {
+			b.vals[i] = []string{cm.appID, daprBulkComponent, cm.namespace, st, topic}
+		}
+		return b
+	})
+}
+
+// BulkIngress records one batch (pubsub.IngressObserver): the call, and
+// for each outcome that happened one record in
+// dapr_component_pubsub_ingress_bulk_event_count, whose daprd view counts
+// records, not messages.
+func (p *metricPubsub) BulkIngress(topic string, success, drop, retry int, el time.Duration) {
+	b := p.bulkFor(topic)
+	b.calls.record(0, el)
+	for i, n := range [3]int{success, drop, retry} {
+		if n <= 0 {
+			continue
+		}
+		c := b.events[i].Load()
+		if c == nil {
+			v := p.cm.counter(p.cm.ingressBulkEvents, "dapr_component_pubsub_ingress_bulk_event_count",
+				[]string{"app_id", "component", "namespace", "process_status", "topic"}, slices.Clone(b.vals[i])...)
+			c = &v
+			b.events[i].Store(c)
+		}
+		(*c).Inc()
+	}
+}
+
+// Publish records an API publish; dead-letter publishes are not counted,
+// as in daprd (which records egress in its API handlers only).
 func (p *metricPubsub) Publish(ctx context.Context, req *pubsub.PublishRequest) error {
+	if req.DeadLetter {
+		return p.PubSub.Publish(ctx, req)
+	}
 	start := time.Now()
 	err := p.PubSub.Publish(ctx, req)
-	p.egressFor(req.Topic).observe(start, err == nil)
+	p.successSeries(&p.egress, p.cm.egress, req.Topic).observe(start, err == nil)
 	return err
 }
 
-func (p *metricPubsub) Subscribe(ctx context.Context, req pubsub.SubscribeRequest, h pubsub.Handler) error {
-	sub := p.ingressFor(req.Topic)
-	return p.PubSub.Subscribe(ctx, req, func(ctx context.Context, msg *pubsub.Message) error {
-		start := time.Now()
-		err := h(ctx, msg)
-		s := sub
-		if msg.Topic != req.Topic { // a wildcard subscription
-			s = p.ingressFor(msg.Topic)
+// BulkPublish is one bulk publish call, successful when no entry failed
+// (daprd's dapr_component_pubsub_egress_bulk_*). Without a native bulk
+// publisher the entries are published one by one, and, as daprd's default
+// bulk publisher, not counted again as single publishes.
+func (p *metricPubsub) BulkPublish(ctx context.Context, req *pubsub.BulkPublishRequest) []pubsub.BulkFailure {
+	start := time.Now()
+	var failed []pubsub.BulkFailure
+	if p.bp != nil {
+		failed = p.bp.BulkPublish(ctx, req)
+	} else {
+		for i := range req.Entries {
+			e := &req.Entries[i]
+			if err := p.PubSub.Publish(ctx, &pubsub.PublishRequest{Topic: req.Topic, Data: e.Event, ContentType: e.ContentType, Metadata: e.Metadata}); err != nil {
+				failed = append(failed, pubsub.BulkFailure{EntryID: e.EntryID, Err: err})
+			}
 		}
-		s.observe(start, err == nil)
-		return err
-	})
+	}
+	p.successSeries(&p.egressBulk, p.cm.egressBulk, req.Topic).observe(start, len(failed) == 0)
+	return failed
 }
 
 // InlineSafe keeps an in-memory component's publishing on the event loop.
@@ -502,64 +593,18 @@ func (p *metricPubsub) SubscriptionsReady() {
 	}
 }
 
-// bpMixin passes bulk publishing through (daprd counts it in its bulk
-// metrics, which skiffd does not export yet).
-type bpMixin struct{ bp pubsub.BulkPublisher }
-
-func (b bpMixin) BulkPublish(ctx context.Context, req *pubsub.BulkPublishRequest) []pubsub.BulkFailure {
-	return b.bp.BulkPublish(ctx, req)
-}
-
-// bsMixin passes bulk subscriptions through, for the same reason.
+// bsMixin passes bulk subscriptions through (the block reports them).
 type bsMixin struct{ bs pubsub.BulkSubscriber }
 
 func (b bsMixin) BulkSubscribe(ctx context.Context, req pubsub.SubscribeRequest, maxCount int, maxAwait time.Duration, h pubsub.BulkHandler) error {
 	return b.bs.BulkSubscribe(ctx, req, maxCount, maxAwait, h)
 }
 
-// winMixin records pipelined deliveries with pooled completions (one
-// closure per message would cost an allocation each).
-type winMixin struct{ p *metricPubsub }
+// winMixin passes pipelined subscriptions through (the block reports them).
+type winMixin struct{ ps pubsub.PubSub }
 
 func (w winMixin) SubscribeWindowed(ctx context.Context, req pubsub.SubscribeRequest, window int, h pubsub.AsyncHandler) error {
-	p := w.p
-	sub := p.ingressFor(req.Topic)
-	ws := p.PubSub.(pubsub.WindowedSubscriber)
-	return ws.SubscribeWindowed(ctx, req, window, func(ctx context.Context, msg *pubsub.Message, done func(error)) {
-		s := sub
-		if msg.Topic != req.Topic {
-			s = p.ingressFor(msg.Topic)
-		}
-		c := newAsyncDelivery()
-		c.series, c.done, c.start = s, done, time.Now()
-		h(ctx, msg, c.fn)
-	})
-}
-
-type asyncDelivery struct {
-	series *series
-	done   func(error)
-	start  time.Time
-	fn     func(error) // c.complete, bound once
-}
-
-var asyncDeliveryPool sync.Pool // see asyncGetPool
-
-func newAsyncDelivery() *asyncDelivery {
-	if c, ok := asyncDeliveryPool.Get().(*asyncDelivery); ok {
-		return c
-	}
-	c := &asyncDelivery{}
-	c.fn = c.complete
-	return c
-}
-
-func (c *asyncDelivery) complete(err error) {
-	s, done, start := c.series, c.done, c.start
-	c.series, c.done = nil, nil
-	asyncDeliveryPool.Put(c)
-	s.observe(start, err == nil)
-	done(err)
+	return w.ps.(pubsub.WindowedSubscriber).SubscribeWindowed(ctx, req, window, h)
 }
 
 // ---- bindings ----

@@ -3,7 +3,14 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +26,7 @@ import (
 	"github.com/skiffd/skiff/blocks/secrets/local"
 	"github.com/skiffd/skiff/blocks/state"
 	"github.com/skiffd/skiff/blocks/state/memory"
+	"github.com/skiffd/skiff/dataplane/appchannel"
 	"github.com/skiffd/skiff/dataplane/metrics"
 )
 
@@ -213,30 +221,14 @@ func TestPubsubMetricsKeepBehavioursAndCount(t *testing.T) {
 	if _, ok := w.(pubsub.ReadyNotifier); !ok {
 		t.Error("lost ReadyNotifier")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	got := make(chan string, 10)
-	n := 0
-	err := w.Subscribe(ctx, pubsub.SubscribeRequest{Topic: "orders"}, func(_ context.Context, msg *pubsub.Message) error {
-		n++
-		if n == 1 {
-			return errors.New("retry me")
-		}
-		got <- string(msg.Data)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	obs, ok := w.(pubsub.IngressObserver)
+	if !ok {
+		t.Fatal("the decorator does not observe deliveries")
 	}
+	ctx := context.Background()
 	if err := w.Publish(ctx, &pubsub.PublishRequest{Topic: "orders", Data: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-got:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no delivery")
-	}
-	time.Sleep(10 * time.Millisecond) // the handler records after returning
 	eg := map[string]string{"app_id": "app1", "component": "pubsub", "topic": "orders", "success": "true"}
 	if v := value(t, m, "dapr_component_pubsub_egress_count", eg); v != 1 {
 		t.Errorf("egress_count = %v", v)
@@ -244,45 +236,157 @@ func TestPubsubMetricsKeepBehavioursAndCount(t *testing.T) {
 	if v := value(t, m, "dapr_component_pubsub_egress_latencies", eg); v != 1 {
 		t.Errorf("egress_latencies count = %v", v)
 	}
-	for st, want := range map[string]float64{"success": 1, "retry": 1} {
-		l := map[string]string{"component": "pubsub", "topic": "orders", "process_status": st, "status": st}
-		if v := value(t, m, "dapr_component_pubsub_ingress_count", l); v != want {
-			t.Errorf("ingress_count %s = %v, want %v", st, v, want)
+	// The block's dead-letter publishes are not API publishes.
+	if err := w.Publish(ctx, &pubsub.PublishRequest{Topic: "orders", Data: []byte(`{}`), DeadLetter: true}); err != nil {
+		t.Fatal(err)
+	}
+	if v := value(t, m, "dapr_component_pubsub_egress_count", eg); v != 1 {
+		t.Errorf("egress_count after a dead-letter publish = %v, want 1", v)
+	}
+	// A bulk publish is one bulk call, not one single publish per entry.
+	failed := w.(pubsub.BulkPublisher).BulkPublish(ctx, &pubsub.BulkPublishRequest{Topic: "orders",
+		Entries: []pubsub.BulkEntry{{EntryID: "1", Event: []byte(`{}`)}, {EntryID: "2", Event: []byte(`{}`)}}})
+	if len(failed) != 0 {
+		t.Fatalf("bulk publish failed: %v", failed)
+	}
+	if v := value(t, m, "dapr_component_pubsub_egress_bulk_count", eg); v != 1 {
+		t.Errorf("egress_bulk_count = %v", v)
+	}
+	if v := value(t, m, "dapr_component_pubsub_egress_bulk_latencies", eg); v != 1 {
+		t.Errorf("egress_bulk_latencies count = %v", v)
+	}
+	if v := value(t, m, "dapr_component_pubsub_egress_count", eg); v != 1 {
+		t.Errorf("egress_count after a bulk publish = %v, want 1", v)
+	}
+
+	obs.Ingress("orders", pubsub.IngressSuccess, time.Millisecond)
+	obs.Ingress("orders", pubsub.IngressDropSuccess, time.Millisecond)
+	obs.Ingress("orders", pubsub.IngressDrop, 0)
+	obs.Ingress("orders", pubsub.IngressRetry, 0)
+	for _, c := range []struct {
+		ps, st string
+		n, lat float64
+	}{{"success", "success", 1, 1}, {"drop", "success", 1, 1}, {"drop", "drop", 1, -1}, {"retry", "retry", 1, -1}} {
+		l := map[string]string{"app_id": "app1", "component": "pubsub", "namespace": "", "topic": "orders", "process_status": c.ps, "status": c.st}
+		if v := value(t, m, "dapr_component_pubsub_ingress_count", l); v != c.n {
+			t.Errorf("ingress_count %s/%s = %v, want %v", c.ps, c.st, v, c.n)
+		}
+		if v := value(t, m, "dapr_component_pubsub_ingress_latencies", l); v != c.lat {
+			t.Errorf("ingress_latencies %s/%s = %v, want %v", c.ps, c.st, v, c.lat)
+		}
+	}
+
+	// Bulk deliveries: daprd's component label is "pubsubName", the call
+	// has no process_status, and the event count counts records.
+	obs.BulkIngress("orders", 3, 1, 0, time.Millisecond)
+	obs.BulkIngress("orders", 2, 0, 0, 0)
+	bl := map[string]string{"app_id": "app1", "component": "pubsubName", "topic": "orders", "process_status": ""}
+	if v := value(t, m, "dapr_component_pubsub_ingress_bulk_count", bl); v != 2 {
+		t.Errorf("ingress_bulk_count = %v, want 2", v)
+	}
+	if v := value(t, m, "dapr_component_pubsub_ingress_bulk_latencies", bl); v != 1 {
+		t.Errorf("ingress_bulk_latencies count = %v, want 1", v)
+	}
+	for st, want := range map[string]float64{"SUCCESS": 2, "DROP": 1, "RETRY": -1} {
+		l := map[string]string{"component": "pubsubName", "topic": "orders", "process_status": st}
+		if v := value(t, m, "dapr_component_pubsub_ingress_bulk_event_count", l); v != want {
+			t.Errorf("ingress_bulk_event_count %s = %v, want %v", st, v, want)
 		}
 	}
 }
 
-func TestPubsubMetricsWindowed(t *testing.T) {
-	m := enabledMetrics(t)
-	cm := newComponentMetrics("app1", "", m)
-	bus, _ := psmemory.New("pubsub", nil)
-	defer bus.Close()
-	w := cm.wrapPubsubs([]pubsub.Entry{{Name: "pubsub", Component: bus}})[0].Component
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan struct{}, 10)
-	err := w.(pubsub.WindowedSubscriber).SubscribeWindowed(ctx, pubsub.SubscribeRequest{Topic: "t"}, 4,
-		func(_ context.Context, _ *pubsub.Message, d func(error)) {
-			d(nil)
-			done <- struct{}{}
-		})
+// TestPubsubMetricsDeliveries: the block reports each delivery to the
+// decorator, one at a time and pipelined: SUCCESS, RETRY then SUCCESS,
+// DROP and 404 count as daprd counts them.
+func TestPubsubMetricsDeliveries(t *testing.T) {
+	for _, pipelined := range []bool{false, true} {
+		name := "one at a time"
+		if pipelined {
+			name = "pipelined"
+		}
+		t.Run(name, func(t *testing.T) { testPubsubMetricsDeliveries(t, pipelined) })
+	}
+}
+
+func testPubsubMetricsDeliveries(t *testing.T, pipelined bool) {
+	var mu sync.Mutex
+	retried := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/dapr/subscribe":
+			io.WriteString(w, `[{"pubsubname":"ps","topic":"ok","route":"/ok"},{"pubsubname":"ps","topic":"retry","route":"/retry"},`+
+				`{"pubsubname":"ps","topic":"drop","route":"/drop"},{"pubsubname":"ps","topic":"gone","route":"/gone"}]`)
+		case "/ok":
+			io.WriteString(w, `{"status":"SUCCESS"}`)
+		case "/retry":
+			mu.Lock()
+			first := !retried
+			retried = true
+			mu.Unlock()
+			if first {
+				io.WriteString(w, `{"status":"RETRY"}`)
+				return
+			}
+			io.WriteString(w, `{"status":"SUCCESS"}`)
+		case "/drop":
+			io.WriteString(w, `{"status":"DROP"}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	host, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	p, _ := strconv.Atoi(port)
+	ch, err := appchannel.New(appchannel.Config{Address: host, Port: p})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 3 {
-		if err := w.Publish(ctx, &pubsub.PublishRequest{Topic: "t", Data: []byte(`{}`)}); err != nil {
-			t.Fatal(err)
+	defer ch.Close()
+	m := enabledMetrics(t)
+	cm := newComponentMetrics("app1", "ns", m)
+	bus, _ := psmemory.New("ps", nil)
+	defer bus.Close()
+	api, err := pubsub.New(pubsub.Config{AppID: "app1", Log: discardLogger()}, cm.wrapPubsubs([]pubsub.Entry{{Name: "ps", Type: "pubsub.in-memory", Component: bus}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var pt *pubsub.PipeTarget
+	if pipelined {
+		pt = &pubsub.PipeTarget{Addr: net.JoinHostPort(host, port)}
+	}
+	api.Start(ctx, ch, nil, pt)
+	c := api.Lookup([]byte("ps"))
+	for _, topic := range []string{"ok", "retry", "drop", "gone"} {
+		in := pubsub.PublishInput{Topic: []byte(topic), ContentType: []byte("application/json"), Body: []byte(`{}`)}
+		if f := api.Publish(ctx, c, &in); f != nil {
+			t.Fatal(f.Msg)
 		}
 	}
-	for range 3 {
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no delivery")
-		}
+	type want struct {
+		topic, ps, st string
+		n, lat        float64
 	}
-	if v := value(t, m, "dapr_component_pubsub_ingress_count", map[string]string{"topic": "t", "process_status": "success"}); v != 3 {
-		t.Errorf("ingress_count = %v, want 3", v)
+	wants := []want{
+		{"ok", "success", "success", 1, 1},
+		{"retry", "retry", "retry", 2, 1}, // the app's answer, then daprd's second record without latency
+		{"retry", "success", "success", 1, 1},
+		{"drop", "drop", "success", 1, 1},
+		{"gone", "drop", "drop", 1, 1},
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, w := range wants {
+		l := map[string]string{"app_id": "app1", "component": "ps", "namespace": "ns", "topic": w.topic, "process_status": w.ps, "status": w.st}
+		for value(t, m, "dapr_component_pubsub_ingress_count", l) < w.n && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if v := value(t, m, "dapr_component_pubsub_ingress_count", l); v != w.n {
+			t.Errorf("ingress_count %s %s/%s = %v, want %v", w.topic, w.ps, w.st, v, w.n)
+		}
+		if v := value(t, m, "dapr_component_pubsub_ingress_latencies", l); v != w.lat {
+			t.Errorf("ingress_latencies %s %s/%s = %v, want %v", w.topic, w.ps, w.st, v, w.lat)
+		}
 	}
 }
 
