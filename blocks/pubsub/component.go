@@ -19,9 +19,11 @@ type PubSub interface {
 	// A full queue or a broker error is an error, never a silent drop.
 	Publish(ctx context.Context, req *PublishRequest) error
 	// Subscribe starts delivering the topic's messages to h until ctx ends.
-	// It returns once the subscription is in place. The component delivers
-	// one message of a topic at a time, in order: the next one only once h
-	// has answered for the previous one. h returning nil acknowledges the
+	// It returns once the subscription is in place. By default the component
+	// delivers one message of a topic at a time, in order: the next one only
+	// once h has answered for the previous one; brokers whose metadata asks
+	// for concurrent deliveries (concurrency, concurrencyMode: parallel) call
+	// h concurrently, as daprd's do. h returning nil acknowledges the
 	// message; an error means "deliver it again later" (the component
 	// chooses the backoff, and keeps the message at the head of the topic).
 	Subscribe(ctx context.Context, req SubscribeRequest, h Handler) error

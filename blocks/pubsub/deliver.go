@@ -79,7 +79,7 @@ func (a *API) Start(ctx context.Context, app App, declarative []resources.Subscr
 		d.raw, _ = RawPayload(s.Metadata)
 		var err error
 		req := SubscribeRequest{Topic: s.Topic, Metadata: s.Metadata}
-		if bs, ok := c.PS.(BulkSubscriber); ok && s.Bulk.Enabled {
+		if s.Bulk.Enabled {
 			n := int(s.Bulk.MaxMessagesCount)
 			if n <= 0 {
 				n = 100 // daprd's default maxMessagesCount
@@ -88,7 +88,11 @@ func (a *API) Start(ctx context.Context, app App, declarative []resources.Subscr
 			if s.Bulk.MaxAwaitDurationMs <= 0 {
 				await = time.Second // daprd's default maxAwaitDurationMs
 			}
-			err = bs.BulkSubscribe(ctx, req, n, await, d.handleBulk)
+			if bs, ok := c.PS.(BulkSubscriber); ok {
+				err = bs.BulkSubscribe(ctx, req, n, await, d.handleBulk)
+			} else {
+				err = subscribeGathered(ctx, c.PS, req, n, await, d.handleBulk)
+			}
 		} else if ws, ok := c.PS.(WindowedSubscriber); ok && pt != nil && a.tracer == nil {
 			// Pipelined delivery; with tracing on, each delivery gets its
 			// span through the one-at-a-time path below.
