@@ -85,6 +85,7 @@ clean:
 # (another path: debug paths must not leak in) and fails if they differ.
 generate:
 	cd bpf && $(GO) generate .
+	$(GO) generate ./dataplane/internalrpc/internalpb
 
 bpf-check:
 	@set -e; tmp=$$(mktemp -d bpf/_check.XXXXXX); trap 'rm -rf $$tmp' EXIT; \
