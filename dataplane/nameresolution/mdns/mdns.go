@@ -1,0 +1,268 @@
+// Package mdns is daprd's default standalone name resolver
+// (nameresolution.mdns): each sidecar announces its app id over multicast
+// DNS and finds the others by browsing.
+//
+// As daprd registers (components-contrib nameresolution/mdns): service
+// name = the app id, domain "local.", instance "<hostname>:<pid>", host
+// "<hostname>.local.", the announced address (DAPR_HOST_IP or the host's
+// address), the internal gRPC port, and one TXT string, the app id. A
+// browse waits up to one second for the first answer whose TXT is the app
+// id and fails with daprd's "couldn't find service: <id>"; found addresses
+// are cached for 60 s (daprd's addressTTL) and used round robin.
+//
+// Multicast on loopback: the kernel delivers our own multicast back to us
+// (IP_MULTICAST_LOOP), so sidecars on one host find each other as long as
+// some interface, lo included, is multicast-capable with a route for
+// 224.0.0.0/4.
+package mdns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	hmdns "github.com/hashicorp/mdns"
+)
+
+const (
+	domain      = "local."
+	browseWait  = time.Second      // daprd's browseOneTimeout
+	addressTTL  = 60 * time.Second // daprd's addressTTL
+	maxCacheIDs = 1024
+)
+
+// quiet drops the library's own log lines (it logs expected failures,
+// e.g. IPv6 multicast missing, at error level).
+var quiet = log.New(io.Discard, "", 0)
+
+// Resolver is an mDNS resolver, and our announcement when registered.
+type Resolver struct {
+	srv *hmdns.Server
+
+	mu       sync.Mutex
+	cache    map[string]*addrList
+	inflight map[string]chan struct{}
+}
+
+type addrList struct {
+	addrs []cached
+	next  int
+}
+
+type cached struct {
+	addr    string
+	expires time.Time
+}
+
+// New returns a resolver that announces nothing (a sidecar without an
+// internal port; tests).
+func New() *Resolver {
+	return &Resolver{cache: map[string]*addrList{}, inflight: map[string]chan struct{}{}}
+}
+
+// Register announces appID at ip:port and returns the resolver.
+func Register(appID, ip string, port int) (*Resolver, error) {
+	if appID == "" {
+		return nil, errors.New("mdns: name is missing")
+	}
+	addr := net.ParseIP(ip)
+	if addr == nil {
+		return nil, fmt.Errorf("mdns: address %q is not an IP address", ip)
+	}
+	if port <= 0 {
+		return nil, errors.New("mdns: port is missing or invalid")
+	}
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "localhost"
+	}
+	host = strings.TrimSuffix(host, ".")
+	instance := host + ":" + strconv.Itoa(os.Getpid())
+	svc, err := hmdns.NewMDNSService(instance, appID, domain, host+"."+domain, port, []net.IP{addr}, []string{appID})
+	if err != nil {
+		return nil, fmt.Errorf("mdns: register %s: %w", appID, err)
+	}
+	srv, err := hmdns.NewServer(&hmdns.Config{Zone: svc, Logger: quiet})
+	if err != nil {
+		return nil, fmt.Errorf("mdns: register %s: %w", appID, err)
+	}
+	r := New()
+	r.srv = srv
+	return r, nil
+}
+
+// Close withdraws the announcement.
+func (r *Resolver) Close() error {
+	if r.srv != nil {
+		return r.srv.Shutdown()
+	}
+	return nil
+}
+
+// ResolveID returns host:port of appID's sidecar. The namespace is
+// ignored, as by daprd's mDNS resolver.
+func (r *Resolver) ResolveID(ctx context.Context, appID, _ string) (string, error) {
+	for {
+		if a := r.cachedAddr(appID); a != "" {
+			return a, nil
+		}
+		r.mu.Lock()
+		wait, busy := r.inflight[appID]
+		if !busy {
+			wait = make(chan struct{})
+			r.inflight[appID] = wait
+		}
+		r.mu.Unlock()
+		if busy {
+			// Another caller is browsing for the same id: share its result.
+			select {
+			case <-wait:
+				if a := r.cachedAddr(appID); a != "" {
+					return a, nil
+				}
+				return "", notFound(appID)
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+		}
+		found := r.browse(ctx, appID)
+		r.mu.Lock()
+		delete(r.inflight, appID)
+		r.mu.Unlock()
+		close(wait)
+		if !found {
+			if err := ctx.Err(); err != nil {
+				return "", err
+			}
+			return "", notFound(appID)
+		}
+	}
+}
+
+func notFound(appID string) error { return errors.New("couldn't find service: " + appID) }
+
+// browse queries the network for appID until the first matching answer or
+// browseWait, caching what it finds.
+func (r *Resolver) browse(ctx context.Context, appID string) bool {
+	ctx, cancel := context.WithTimeout(ctx, browseWait)
+	defer cancel()
+	entries := make(chan *hmdns.ServiceEntry, 8)
+	found := make(chan struct{})
+	var once sync.Once
+	go func() {
+		for e := range entries {
+			if addr, ok := match(appID, e); ok {
+				r.add(appID, addr)
+				once.Do(func() { close(found) })
+			}
+		}
+	}()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = hmdns.QueryContext(ctx, &hmdns.QueryParam{
+			Service: appID, Domain: domain, Timeout: browseWait, Entries: entries, Logger: quiet,
+		})
+	}()
+	ok := false
+	select {
+	case <-found:
+		ok = true
+	case <-ctx.Done():
+	case <-done:
+	}
+	cancel()
+	<-done
+	close(entries)
+	select {
+	case <-found:
+		ok = true
+	default:
+	}
+	return ok
+}
+
+// match is daprd's check of an answer: every TXT string is the app id, and
+// the entry has an address; IPv4 is preferred.
+func match(appID string, e *hmdns.ServiceEntry) (string, bool) {
+	if e == nil || len(e.InfoFields) == 0 || e.Port <= 0 {
+		return "", false
+	}
+	for _, t := range e.InfoFields {
+		if t != appID {
+			return "", false
+		}
+	}
+	if !strings.HasSuffix(e.Name, "."+appID+"."+domain) {
+		return "", false
+	}
+	switch {
+	case e.AddrV4 != nil:
+		return net.JoinHostPort(e.AddrV4.String(), strconv.Itoa(e.Port)), true
+	case e.AddrV6IPAddr != nil:
+		return net.JoinHostPort(e.AddrV6IPAddr.String(), strconv.Itoa(e.Port)), true
+	case e.AddrV6 != nil:
+		return net.JoinHostPort(e.AddrV6.String(), strconv.Itoa(e.Port)), true
+	}
+	return "", false
+}
+
+func (r *Resolver) add(appID, addr string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := r.cache[appID]
+	if l == nil {
+		if len(r.cache) >= maxCacheIDs {
+			return
+		}
+		l = &addrList{}
+		r.cache[appID] = l
+	}
+	exp := time.Now().Add(addressTTL)
+	for i := range l.addrs {
+		if l.addrs[i].addr == addr {
+			l.addrs[i].expires = exp
+			return
+		}
+	}
+	l.addrs = append(l.addrs, cached{addr, exp})
+}
+
+// cachedAddr returns the next live cached address of appID, round robin.
+func (r *Resolver) cachedAddr(appID string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := r.cache[appID]
+	if l == nil {
+		return ""
+	}
+	now := time.Now()
+	l.addrs = slices.DeleteFunc(l.addrs, func(c cached) bool { return now.After(c.expires) })
+	if len(l.addrs) == 0 {
+		delete(r.cache, appID)
+		return ""
+	}
+	l.next = (l.next + 1) % len(l.addrs)
+	return l.addrs[l.next].addr
+}
+
+// Forget drops addr from appID's cache.
+func (r *Resolver) Forget(appID, addr string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if l := r.cache[appID]; l != nil {
+		l.addrs = slices.DeleteFunc(l.addrs, func(c cached) bool { return c.addr == addr })
+		if len(l.addrs) == 0 {
+			delete(r.cache, appID)
+		}
+	}
+}
