@@ -43,13 +43,13 @@ func (r *table) Forget(id, addr string) {
 func (r *table) Close() error { return nil }
 
 type pair struct {
-	caller      *Service
-	tbl         *router.Table
-	callee      *Service
-	res         *table
-	server      *internalrpc.Server
-	callerReg   prometheus.Gatherer
-	calleeReg   prometheus.Gatherer
+	caller    *Service
+	tbl       *router.Table
+	callee    *Service
+	res       *table
+	server    *internalrpc.Server
+	callerReg prometheus.Gatherer
+	calleeReg prometheus.Gatherer
 }
 
 // newPair builds caller "myapp" and callee "b" (serving app a) joined by a
