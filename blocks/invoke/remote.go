@@ -180,6 +180,7 @@ func (s *Service) invokeRemote(ctx context.Context, c *router.Ctx, cl *call, tar
 // anything else ends the call.
 func (s *Service) callBuiltIn(ctx context.Context, id, ns string, req *internalpb.InternalInvokeRequest, body []byte) (*remoteAnswer, error) {
 	var ans *remoteAnswer
+	var transport error // the last transport failure, for daprd's wording
 	attempt := 0
 	err := s.cfg.Remote.BuiltIn.Run(ctx, func(ctx context.Context) error {
 		attempt++
@@ -188,7 +189,15 @@ func (s *Service) callBuiltIn(ctx context.Context, id, ns string, req *internalp
 			ans = a
 			return nil
 		}
+		var re *resolveError
+		if errors.As(err, &re) && transport != nil {
+			// The sidecar went away and no longer answers mDNS: report the
+			// transport failure, as daprd (which keeps the stale address)
+			// does once its retries are spent.
+			return resiliency.Permanent(fmt.Errorf("failed to invoke target %s after %d retries. Error: %w", id, attempt-1, transport))
+		}
 		if c := status.Code(err); c == codes.Unavailable || c == codes.Unauthenticated {
+			transport = err
 			return fmt.Errorf("failed to invoke target %s after %d retries. Error: %w", id, attempt-1, err)
 		}
 		return resiliency.Permanent(err)
@@ -196,12 +205,18 @@ func (s *Service) callBuiltIn(ctx context.Context, id, ns string, req *internalp
 	return ans, err
 }
 
+// resolveError is a failed name resolution.
+type resolveError struct{ err error }
+
+func (e *resolveError) Error() string { return e.err.Error() }
+func (e *resolveError) Unwrap() error { return e.err }
+
 // callOnce resolves id and sends one CallLocal.
 func (s *Service) callOnce(ctx context.Context, id, ns string, req *internalpb.InternalInvokeRequest, body []byte) (*remoteAnswer, error) {
 	rm := s.cfg.Remote
 	addr, err := rm.Resolver.ResolveID(ctx, id, ns)
 	if err != nil {
-		return nil, resiliency.Permanent(err)
+		return nil, resiliency.Permanent(&resolveError{err})
 	}
 	rm.Metrics.RequestSent(id, false)
 	start := time.Now()

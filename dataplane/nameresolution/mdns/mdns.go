@@ -71,15 +71,25 @@ func New() *Resolver {
 
 // Register announces appID at ip:port and returns the resolver.
 func Register(appID, ip string, port int) (*Resolver, error) {
+	r := New()
+	if err := r.Announce(appID, ip, port); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Announce answers mDNS queries for appID with ip:port from now on (one
+// announcement per resolver).
+func (r *Resolver) Announce(appID, ip string, port int) error {
 	if appID == "" {
-		return nil, errors.New("mdns: name is missing")
+		return errors.New("mdns: name is missing")
 	}
 	addr := net.ParseIP(ip)
 	if addr == nil {
-		return nil, fmt.Errorf("mdns: address %q is not an IP address", ip)
+		return fmt.Errorf("mdns: address %q is not an IP address", ip)
 	}
 	if port <= 0 {
-		return nil, errors.New("mdns: port is missing or invalid")
+		return errors.New("mdns: port is missing or invalid")
 	}
 	host, _ := os.Hostname()
 	if host == "" {
@@ -89,21 +99,30 @@ func Register(appID, ip string, port int) (*Resolver, error) {
 	instance := host + ":" + strconv.Itoa(os.Getpid())
 	svc, err := hmdns.NewMDNSService(instance, appID, domain, host+"."+domain, port, []net.IP{addr}, []string{appID})
 	if err != nil {
-		return nil, fmt.Errorf("mdns: register %s: %w", appID, err)
+		return fmt.Errorf("mdns: register %s: %w", appID, err)
 	}
 	srv, err := hmdns.NewServer(&hmdns.Config{Zone: svc, Logger: quiet})
 	if err != nil {
-		return nil, fmt.Errorf("mdns: register %s: %w", appID, err)
+		return fmt.Errorf("mdns: register %s: %w", appID, err)
 	}
-	r := New()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.srv != nil {
+		_ = srv.Shutdown()
+		return errors.New("mdns: already announcing")
+	}
 	r.srv = srv
-	return r, nil
+	return nil
 }
 
 // Close withdraws the announcement.
 func (r *Resolver) Close() error {
-	if r.srv != nil {
-		return r.srv.Shutdown()
+	r.mu.Lock()
+	srv := r.srv
+	r.srv = nil
+	r.mu.Unlock()
+	if srv != nil {
+		return srv.Shutdown()
 	}
 	return nil
 }
