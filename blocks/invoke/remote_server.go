@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net/url"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -149,24 +148,19 @@ func skipRequestMetadata(k string) bool {
 }
 
 // normalizeOperation approximates daprd's purell normalization of the
-// operation (usually-safe-greedy, duplicate slashes removed): the method
-// path cleaned of "//" and dot segments, percent-escapes decoded where
-// safe. Only the global default action applies without mTLS, so it shapes
-// the denial message, not the decision.
+// operation (duplicate slashes removed, no trailing slash). Without mTLS
+// only the global default action applies, so it shapes the denial
+// message, not the decision.
 func normalizeOperation(op string) string {
-	u, err := url.Parse(op)
-	if err != nil {
-		return op
-	}
-	p := u.EscapedPath()
+	p, q, hasQuery := strings.Cut(op, "?")
 	for strings.Contains(p, "//") {
 		p = strings.ReplaceAll(p, "//", "/")
 	}
-	if strings.HasSuffix(p, "/") && len(p) > 1 {
-		p = strings.TrimSuffix(p, "/")
+	if len(p) > 1 && strings.HasSuffix(p, "/") {
+		p = p[:len(p)-1]
 	}
-	if u.RawQuery != "" {
-		p += "?" + u.RawQuery
+	if hasQuery && q != "" {
+		return p + "?" + q
 	}
 	return p
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/skiffd/skiff/blocks/acl"
+	"github.com/skiffd/skiff/blocks/resiliency"
 	"github.com/skiffd/skiff/blocks/resources"
 	"github.com/skiffd/skiff/dataplane/internalrpc"
 	"github.com/skiffd/skiff/dataplane/metrics"
@@ -234,4 +235,88 @@ func TestRemoteACL(t *testing.T) {
 	if c.StatusCode() != 200 {
 		t.Errorf("allow: %d %s", c.StatusCode(), c.RespBody)
 	}
+}
+
+// TestRemoteResiliency: an app policy applies to calls to another app's
+// sidecar as to our own app.
+func TestRemoteResiliency(t *testing.T) {
+	a := newApp(t)
+	p := newPair(t, a, nil)
+	two := 2
+	res, err := resiliency.New([]resources.Resiliency{{Name: "r", Spec: resources.ResiliencySpec{
+		Policies: resources.ResiliencyPolicies{Retries: map[string]resources.Retry{"r": {Duration: "1ms", MaxRetries: &two}}},
+		Targets:  resources.ResiliencyTargets{Apps: map[string]resources.EndpointPolicyNames{"b": {Retry: "r"}}},
+	}}}, resiliency.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.caller.cfg.Remote.Policy = res.App
+	calls := func() float64 {
+		mfs, _ := p.calleeReg.Gather()
+		for _, mf := range mfs {
+			if mf.GetName() == "dapr_runtime_service_invocation_req_recv_total" {
+				return mf.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		return 0
+	}
+	// The app's 503 is a failure: retried twice, then relayed as sent.
+	before := calls()
+	c, _ := exchange(t, p.tbl, p.caller.Fallback(), "GET /v1.0/invoke/b/method/status/503 HTTP/1.1\r\n\r\n", nil, nil)
+	if c.StatusCode() != 503 || string(c.RespBody) != "app says 503" {
+		t.Errorf("503: %d %s", c.StatusCode(), c.RespBody)
+	}
+	if n := calls() - before; n != 3 {
+		t.Errorf("503: %v calls, want 3", n)
+	}
+	// A 2xx is not retried.
+	before = calls()
+	c, _ = exchange(t, p.tbl, p.caller.Fallback(), "POST /v1.0/invoke/b/method/ok HTTP/1.1\r\n\r\n", []byte("x"), nil)
+	if c.StatusCode() != 200 || calls()-before != 1 {
+		t.Errorf("200: %d after %v calls", c.StatusCode(), calls()-before)
+	}
+	// No policy for other ids: daprd's built-in retries only on transport
+	// failures, so an app's 503 is relayed after one call.
+	p.caller.cfg.Remote.Policy = nil
+	p.caller.cfg.Remote.BuiltIn = res.BuiltIn(resiliency.BuiltInServiceRetries)
+	before = calls()
+	c, _ = exchange(t, p.tbl, p.caller.Fallback(), "GET /v1.0/invoke/b/method/status/503 HTTP/1.1\r\n\r\n", nil, nil)
+	if c.StatusCode() != 503 || calls()-before != 1 {
+		t.Errorf("built-in: %d after %v calls", c.StatusCode(), calls()-before)
+	}
+}
+
+func FuzzRemoteTarget(f *testing.F) {
+	for _, s := range []string{"b", "b.ns", "myapp", "myapp.ns", "a.b.c", ".ns", "http://x", ""} {
+		f.Add(s)
+	}
+	s := New(Config{AppID: appID, Namespace: "default", Remote: &Remote{}})
+	f.Fuzz(func(t *testing.T, target string) {
+		id, ns, ok := s.remoteTarget([]byte(target))
+		if !ok {
+			return
+		}
+		if id == "" || id == appID || strings.Contains(id, ".") || strings.Contains(ns, ".") {
+			t.Fatalf("%q: id %q ns %q", target, id, ns)
+		}
+		// "id." keeps our namespace, as an empty one.
+		if target != id && target != id+"."+ns && !(target == id+"." && ns == "default") {
+			t.Fatalf("%q: id %q ns %q do not make it up", target, id, ns)
+		}
+	})
+}
+
+func FuzzNormalizeOperation(f *testing.F) {
+	for _, s := range []string{"orders", "/a//b/", "a%2Fb", "x?y=1", "%zz", "//"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, op string) {
+		n := normalizeOperation(op)
+		if i := strings.IndexByte(n, '?'); i >= 0 {
+			n = n[:i]
+		}
+		if strings.Contains(n, "//") {
+			t.Fatalf("%q -> %q keeps //", op, n)
+		}
+	})
 }
