@@ -128,10 +128,15 @@ func (s *Service) invokeRemote(ctx context.Context, c *router.Ctx, cl *call, tar
 	}
 	method := strings.TrimPrefix(string(cl.path), "/")
 	req := s.internalRequest(c, cl, id, ns, method)
-	if len(c.Trace) > 0 {
-		ctx = metadata.AppendToOutgoingContext(ctx, "traceparent", string(c.Trace))
-	} else if tp := c.Req.Header("traceparent"); len(tp) > 0 {
-		ctx = metadata.AppendToOutgoingContext(ctx, "traceparent", string(tp))
+	tp := string(c.Trace)
+	if tp == "" {
+		tp = string(c.Req.Header("traceparent"))
+	}
+	if tp != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "traceparent", tp)
+		if bin, ok := traceBin(tp); ok {
+			ctx = metadata.AppendToOutgoingContext(ctx, "grpc-trace-bin", bin)
+		}
 	}
 
 	pol := rm.policyFor(id).For(method)

@@ -89,6 +89,10 @@ func (s *Service) callLocalApp(ctx context.Context, rm *Remote, req *internalpb.
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if tp := md.Get("traceparent"); len(tp) > 0 {
 			r.AddHeaderString("traceparent", tp[0])
+		} else if bin := md.Get("grpc-trace-bin"); len(bin) > 0 {
+			if tp, ok := traceparentFromBin(bin[0]); ok {
+				r.AddHeaderString("traceparent", tp)
+			}
 		}
 		if ts := md.Get("tracestate"); len(ts) > 0 {
 			r.AddHeaderString("tracestate", ts[0])

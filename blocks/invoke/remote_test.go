@@ -320,3 +320,40 @@ func FuzzNormalizeOperation(f *testing.F) {
 		}
 	})
 }
+
+func TestTraceBin(t *testing.T) {
+	tp := "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	bin, ok := traceBin(tp)
+	if !ok || len(bin) != 29 {
+		t.Fatalf("%q %v", bin, ok)
+	}
+	if back, ok := traceparentFromBin(bin); !ok || back != tp {
+		t.Fatalf("%q %v", back, ok)
+	}
+	for _, bad := range []string{"", "00-zz", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0x"} {
+		if _, ok := traceBin(bad); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if _, ok := traceparentFromBin("short"); ok {
+		t.Error("short accepted")
+	}
+}
+
+func FuzzTraceBin(f *testing.F) {
+	f.Add("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+	f.Fuzz(func(t *testing.T, s string) {
+		if tp, ok := traceparentFromBin(s); ok {
+			if _, ok := traceBin(tp); !ok {
+				t.Fatalf("%q -> %q not re-encodable", s, tp)
+			}
+		}
+		if bin, ok := traceBin(s); ok {
+			if back, ok := traceparentFromBin(bin); !ok || back[3:] != lower(s[3:]) {
+				t.Fatalf("%q -> %q", s, back)
+			}
+		}
+	})
+}
+
+func lower(s string) string { return strings.ToLower(s) }
