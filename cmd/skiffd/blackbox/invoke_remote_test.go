@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 // ensureMulticast makes sure some interface carries multicast, as mDNS
@@ -78,10 +80,12 @@ func startRemote(t *testing.T, appID string, args ...string) *Sidecar {
 func TestInvokeRemote(t *testing.T) {
 	ensureMulticast(t)
 	idA, idB := remoteID("remote-a"), remoteID("remote-b")
-	a := startRemote(t, idA)
+	mA, mB := freePort(t), freePort(t)
+	a := startRemote(t, idA, "--metrics-port", strconv.Itoa(mA))
 	// B on a random internal port, as daprd without the flag.
 	appB := startApp(t, 0)
-	b := startSidecar(t, Opts{AppID: idB, AppPort: appB.Port, Env: []string{"DAPR_HOST_IP=127.0.0.1"}})
+	b := startSidecar(t, Opts{AppID: idB, AppPort: appB.Port, Env: []string{"DAPR_HOST_IP=127.0.0.1"},
+		Args: []string{"--metrics-port", strconv.Itoa(mB)}})
 
 	r := a.do("POST", "/v1.0/invoke/"+idB+"/method/echo/orders/1?x=1&y=a%20b", []byte(`{"n":1}`),
 		"Content-Type", "application/json", "X-Test", "one", "dapr-caller-app-id", "spoofed")
@@ -127,6 +131,29 @@ func TestInvokeRemote(t *testing.T) {
 	}
 	// And B reaches A the other way round.
 	wantStatus(t, "B to A", b.do("GET", "/v1.0/invoke/"+idA+"/method/status/202", nil), 202)
+
+	// daprd's service invocation metrics: sent/received on the caller,
+	// received/sent on the callee.
+	fa, fb := scrape(t, mA), scrape(t, mB)
+	for _, c := range []struct {
+		fams   map[string]*dto.MetricFamily
+		name   string
+		labels map[string]string
+		min    float64
+	}{
+		{fa, "dapr_runtime_service_invocation_req_sent_total", map[string]string{"app_id": idA, "dst_app_id": idB, "type": "unary"}, 8},
+		{fa, "dapr_runtime_service_invocation_res_recv_total", map[string]string{"app_id": idA, "src_app_id": idB, "status": "404", "type": "unary"}, 1},
+		{fb, "dapr_runtime_service_invocation_req_recv_total", map[string]string{"app_id": idB, "src_app_id": idA}, 8},
+		{fb, "dapr_runtime_service_invocation_res_sent_total", map[string]string{"app_id": idB, "dst_app_id": idA, "status": "503"}, 1},
+	} {
+		m := series(c.fams[c.name], c.labels)
+		if m == nil || m.GetCounter().GetValue() < c.min {
+			t.Errorf("%s%v: %v, want at least %v", c.name, c.labels, m, c.min)
+		}
+	}
+	if m := series(fa["dapr_runtime_service_invocation_res_recv_latency_ms"], map[string]string{"app_id": idA, "src_app_id": idB, "status": "200"}); m == nil || m.GetHistogram().GetSampleCount() < 1 {
+		t.Errorf("latency: %v", m)
+	}
 
 	// An app id nobody announces: daprd's mDNS answer.
 	nobody := remoteID("nobody")
