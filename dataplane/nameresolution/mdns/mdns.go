@@ -1,6 +1,8 @@
 // Package mdns is daprd's default standalone name resolver
 // (nameresolution.mdns): each sidecar announces its app id over multicast
-// DNS and finds the others by browsing.
+// DNS and finds the others by browsing. The announcement is served by
+// github.com/hashicorp/mdns; the browse is our own client on miekg/dns
+// (query.go).
 //
 // As daprd registers (components-contrib nameresolution/mdns): service
 // name = the app id, domain "local.", instance "<hostname>:<pid>", host
@@ -174,65 +176,13 @@ func notFound(appID string) error { return errors.New("couldn't find service: " 
 func (r *Resolver) browse(ctx context.Context, appID string) bool {
 	ctx, cancel := context.WithTimeout(ctx, browseWait)
 	defer cancel()
-	entries := make(chan *hmdns.ServiceEntry, 8)
-	found := make(chan struct{})
-	var once sync.Once
-	go func() {
-		for e := range entries {
-			if addr, ok := match(appID, e); ok {
-				r.add(appID, addr)
-				once.Do(func() { close(found) })
-			}
-		}
-	}()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = hmdns.QueryContext(ctx, &hmdns.QueryParam{
-			Service: appID, Domain: domain, Timeout: browseWait, Entries: entries, Logger: quiet,
-		})
-	}()
 	ok := false
-	select {
-	case <-found:
+	_ = query(ctx, appID, func(addr string) {
+		r.add(appID, addr)
 		ok = true
-	case <-ctx.Done():
-	case <-done:
-	}
-	cancel()
-	<-done
-	close(entries)
-	select {
-	case <-found:
-		ok = true
-	default:
-	}
+		cancel()
+	})
 	return ok
-}
-
-// match is daprd's check of an answer: every TXT string is the app id, and
-// the entry has an address; IPv4 is preferred.
-func match(appID string, e *hmdns.ServiceEntry) (string, bool) {
-	if e == nil || len(e.InfoFields) == 0 || e.Port <= 0 {
-		return "", false
-	}
-	for _, t := range e.InfoFields {
-		if t != appID {
-			return "", false
-		}
-	}
-	if !strings.HasSuffix(e.Name, "."+appID+"."+domain) {
-		return "", false
-	}
-	switch {
-	case e.AddrV4 != nil:
-		return net.JoinHostPort(e.AddrV4.String(), strconv.Itoa(e.Port)), true
-	case e.AddrV6IPAddr != nil:
-		return net.JoinHostPort(e.AddrV6IPAddr.String(), strconv.Itoa(e.Port)), true
-	case e.AddrV6 != nil:
-		return net.JoinHostPort(e.AddrV6.String(), strconv.Itoa(e.Port)), true
-	}
-	return "", false
 }
 
 func (r *Resolver) add(appID, addr string) {
