@@ -227,8 +227,8 @@ func (s *Service) callOnce(ctx context.Context, id, ns string, req *internalpb.I
 	start := time.Now()
 	resp, rbody, err := rm.Client.CallLocal(ctx, addr, req, body)
 	if err != nil {
+		// No answer, no res_recv: daprd records it only for an answer.
 		code := status.Code(err)
-		rm.Metrics.ResponseReceived(id, int(code), false, time.Since(start))
 		if code == codes.Unavailable || code == codes.Unauthenticated {
 			// The sidecar is gone or moved: drop the connection and the
 			// cached address, so the next attempt dials what mDNS says now.

@@ -184,3 +184,38 @@ func TestCallLocalStream(t *testing.T) {
 		t.Errorf("deny: %v", err)
 	}
 }
+
+// unaryOnly serves CallLocal only, as a sidecar without the stream.
+type unaryOnly struct {
+	internalpb.UnimplementedServiceInvocationServer
+	s *Server
+}
+
+func (u unaryOnly) CallLocal(ctx context.Context, req *internalpb.InternalInvokeRequest) (*internalpb.InternalInvokeResponse, error) {
+	return u.s.CallLocal(ctx, req)
+}
+
+func TestClientStreamAndFallback(t *testing.T) {
+	s := start(t, 1<<20)
+	c := NewClient(1 << 20)
+	defer c.Close()
+	body := bytes.Repeat([]byte("abcdefgh"), 40000) // 320 kB: several chunks each way
+	resp, out, err := c.CallLocal(context.Background(), "127.0.0.1:"+strconv.Itoa(s.Port()), request("m"), body)
+	if err != nil || resp.GetStatus().GetCode() != 201 || len(out) != len(body) || out[0] != 'h' || resp.GetHeaders()["x-len"].Values[0] != "320000" {
+		t.Fatalf("stream: %v %d %v", resp, len(out), err)
+	}
+
+	// A sidecar that answers Unimplemented to the stream gets the unary call.
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	internalpb.RegisterServiceInvocationServer(gs, unaryOnly{s: &Server{handle: echo, maxBody: 1 << 20}})
+	go func() { _ = gs.Serve(lis) }()
+	defer gs.Stop()
+	resp, out, err = c.CallLocal(context.Background(), lis.Addr().String(), request("m"), []byte("xyz"))
+	if err != nil || resp.GetStatus().GetCode() != 201 || string(out) != "zyx" {
+		t.Fatalf("fallback: %v %q %v", resp, out, err)
+	}
+}
