@@ -31,7 +31,7 @@ func (s *Service) callLocal(ctx context.Context, req *internalpb.InternalInvokeR
 	} else {
 		rm = &Remote{}
 	}
-	caller := first(req.GetMetadata(), "dapr-caller-app-id")
+	caller := last(req.GetMetadata(), "dapr-caller-app-id")
 	rm.Metrics.RequestReceived(caller)
 	resp, rbody, err := s.callLocalApp(ctx, rm, req, body)
 	if err == nil {
@@ -79,7 +79,13 @@ func (s *Service) callLocalApp(ctx context.Context, rm *Remote, req *internalpb.
 		if skipRequestMetadata(k) {
 			continue
 		}
-		for _, v := range l.GetValues() {
+		vals := l.GetValues()
+		if identityKey(k) && len(vals) > 1 {
+			// An older daprd appends its own value after the ones its app
+			// sent: keep the last, as daprd 1.18 does without mTLS.
+			vals = vals[len(vals)-1:]
+		}
+		for _, v := range vals {
 			r.AddHeaderString(k, v)
 		}
 	}
@@ -131,11 +137,19 @@ func (s *Service) callLocalApp(ctx context.Context, rm *Remote, req *internalpb.
 	return out, rbody, nil
 }
 
-func first(md map[string]*internalpb.ListStringValue, k string) string {
+func last(md map[string]*internalpb.ListStringValue, k string) string {
 	if l := md[k]; l != nil && len(l.GetValues()) > 0 {
-		return l.GetValues()[0]
+		return l.GetValues()[len(l.GetValues())-1]
 	}
 	return ""
+}
+
+func identityKey(k string) bool {
+	switch strings.ToLower(k) {
+	case "dapr-caller-app-id", "dapr-caller-namespace", "dapr-callee-app-id":
+		return true
+	}
+	return false
 }
 
 // skipRequestMetadata is what daprd's InternalMetadataToHTTPHeader does not

@@ -16,6 +16,7 @@ import (
 	"github.com/skiffd/skiff/blocks/resiliency"
 	"github.com/skiffd/skiff/blocks/resources"
 	"github.com/skiffd/skiff/dataplane/internalrpc"
+	"github.com/skiffd/skiff/dataplane/internalrpc/internalpb"
 	"github.com/skiffd/skiff/dataplane/metrics"
 	"github.com/skiffd/skiff/dataplane/router"
 )
@@ -357,3 +358,26 @@ func FuzzTraceBin(f *testing.F) {
 }
 
 func lower(s string) string { return strings.ToLower(s) }
+
+// TestRemoteIdentityLastValue: identity metadata forwarded by an older
+// caller (its app's values, then its own) reaches the app as the last one.
+func TestRemoteIdentityLastValue(t *testing.T) {
+	a := newApp(t)
+	p := newPair(t, a, nil)
+	req := &internalpb.InternalInvokeRequest{
+		Ver: internalpb.APIVersion_V1,
+		Metadata: map[string]*internalpb.ListStringValue{
+			"dapr-caller-app-id": {Values: []string{"spoofed", "real"}},
+			"x-multi":            {Values: []string{"1", "2"}},
+		},
+		Message: &internalpb.InvokeRequest{Method: "who", HttpExtension: &internalpb.HTTPExtension{Verb: internalpb.HTTPExtension_GET}},
+	}
+	resp, _, err := p.callee.callLocal(context.Background(), req, nil)
+	if err != nil || resp.GetStatus().GetCode() != 200 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	h := a.seen().Header
+	if strings.Join(h.Values("Dapr-Caller-App-Id"), ",") != "real" || strings.Join(h.Values("X-Multi"), ",") != "1,2" {
+		t.Errorf("app got %v", h)
+	}
+}
