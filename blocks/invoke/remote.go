@@ -127,7 +127,7 @@ func (s *Service) invokeRemote(ctx context.Context, c *router.Ctx, cl *call, tar
 		body = b
 	}
 	method := strings.TrimPrefix(string(cl.path), "/")
-	req := s.internalRequest(c, cl, id, ns, method)
+	req := s.internalRequest(c, cl, id, method)
 	tp := string(c.Trace)
 	if tp == "" {
 		tp = string(c.Req.Header("traceparent"))
@@ -268,7 +268,7 @@ func unwrapAll(err error) error {
 // internalRequest builds the CallLocal request of c as daprd's
 // NewInvokeMethodRequest(...).WithHTTPExtension().WithHTTPHeaders() plus
 // the metadata daprd adds (forwarding, caller and callee ids).
-func (s *Service) internalRequest(c *router.Ctx, cl *call, id, ns, method string) *internalpb.InternalInvokeRequest {
+func (s *Service) internalRequest(c *router.Ctx, cl *call, id, method string) *internalpb.InternalInvokeRequest {
 	r := &c.Req
 	md := make(map[string]*internalpb.ListStringValue, r.NumHeaders()+6)
 	set := func(k, v string) { md[k] = &internalpb.ListStringValue{Values: []string{v}} }
@@ -305,7 +305,6 @@ func (s *Service) internalRequest(c *router.Ctx, cl *call, id, ns, method string
 	if s.cfg.Namespace != "" {
 		set("dapr-caller-namespace", s.cfg.Namespace)
 	}
-	_ = ns
 	return &internalpb.InternalInvokeRequest{
 		Ver:      internalpb.APIVersion_V1,
 		Metadata: md,

@@ -1,7 +1,7 @@
 // Package internalrpc is the sidecar-to-sidecar transport of service
 // invocation, as daprd speaks it: the gRPC service
 // dapr.proto.internals.v1.ServiceInvocation (generated in internalpb from
-// ../internalrpc/proto) served on --dapr-internal-grpc-port, and the client
+// proto/) served on --dapr-internal-grpc-port, and the client
 // a sidecar uses to call another sidecar's.
 //
 // It knows nothing of apps or access control: the Server hands each
