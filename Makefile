@@ -14,7 +14,7 @@ export CGO_ENABLED ?= 0
 
 GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all build run test unit race blackbox fuzz lint bench deps services faults clean generate bpf-check kernel
+.PHONY: all build run test unit race blackbox fuzz lint bench deps services faults clean generate bpf-check proto-check kernel
 
 # Backend services for the tests (.ci/services.sh checks and starts them).
 export SKIFF_REDIS_ADDR ?= 127.0.0.1:6379
@@ -38,7 +38,7 @@ build:
 run: build
 	$(BIN)/skiffd --app-id $(APP_ID) $(RUN_ARGS)
 
-test: deps services bpf-check lint unit race kernel fuzz $(if $(filter true,$(CI)),faults)
+test: deps services bpf-check proto-check lint unit race kernel fuzz $(if $(filter true,$(CI)),faults)
 
 services:
 	@./.ci/services.sh
@@ -85,6 +85,17 @@ clean:
 # (another path: debug paths must not leak in) and fails if they differ.
 generate:
 	cd bpf && $(GO) generate .
+	$(GO) generate ./dataplane/internalrpc/internalpb
+
+# The internal gRPC protocol's Go code (dataplane/internalrpc/internalpb) is
+# generated from its .proto files and committed; proto-check regenerates it
+# in a scratch copy and fails if the committed files differ.
+proto-check:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	./dataplane/internalrpc/internalpb/gen.sh $$tmp; \
+	for f in dataplane/internalrpc/internalpb/*.pb.go; do \
+		cmp -s $$f $$tmp/$$(basename $$f) || { echo "proto-check: $$f does not match a fresh protoc run: run make generate and commit"; exit 1; }; \
+	done; echo "proto-check: committed protocol code matches its .proto files"
 
 bpf-check:
 	@set -e; tmp=$$(mktemp -d bpf/_check.XXXXXX); trap 'rm -rf $$tmp' EXIT; \

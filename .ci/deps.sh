@@ -14,6 +14,8 @@ command -v clang >/dev/null 2>&1 || need_apt+=(clang)
 command -v llvm-strip >/dev/null 2>&1 || need_apt+=(llvm)
 [[ -f /usr/include/bpf/bpf_helpers.h ]] || need_apt+=(libbpf-dev)
 [[ -f /usr/include/linux/bpf.h ]] || need_apt+=(linux-libc-dev)
+# make generate: protoc builds dataplane/internalrpc/internalpb from its .proto files.
+command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
 if ((${#need_apt[@]})); then
 	if [[ $(id -u) -ne 0 ]]; then
 		echo "deps: missing ${need_apt[*]}; install them (apt-get install ${need_apt[*]})" >&2

@@ -231,8 +231,10 @@ func globMatch(pattern, s string) bool {
 	return p == len(pattern)
 }
 
-// Caller identifies the calling app (from its SPIFFE ID once sidecars
-// talk to each other); a zero Caller is unknown.
+// Caller identifies the calling app by its SPIFFE ID, which daprd takes
+// from the caller's mTLS certificate only; a zero Caller is unknown (no
+// mTLS, as in standalone mode without Sentry), and only the global default
+// action applies to it.
 type Caller struct {
 	AppID, Namespace, TrustDomain string
 }
@@ -270,8 +272,12 @@ func (l *List) Allowed(c Caller, operation, verb string) (bool, string) {
 	return action == Allow, decided
 }
 
-// DeniedMessage is daprd's wording of a refused call.
+// DeniedMessage is daprd's wording of a refused call. An unknown caller
+// (no mTLS identity) has an empty id, as daprd prints its nil SPIFFE ID.
 func DeniedMessage(c Caller, operation, verb string) string {
-	return fmt.Sprintf("access control policy has denied access to id: spiffe://%s/ns/%s/%s operation: %s verb: %s",
-		c.TrustDomain, c.Namespace, c.AppID, operation, verb)
+	id := ""
+	if c != (Caller{}) {
+		id = "spiffe://" + c.TrustDomain + "/ns/" + c.Namespace + "/" + c.AppID
+	}
+	return fmt.Sprintf("access control policy has denied access to id: %s operation: %s verb: %s", id, operation, verb)
 }

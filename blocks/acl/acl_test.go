@@ -162,4 +162,7 @@ func TestInvalid(t *testing.T) {
 	if !strings.Contains(msg, "spiffe://public/ns/default/a operation: /op verb: GET") {
 		t.Fatal(msg)
 	}
+	if msg := DeniedMessage(Caller{}, "op", "POST"); msg != "access control policy has denied access to id:  operation: op verb: POST" {
+		t.Fatal(msg)
+	}
 }

@@ -25,7 +25,18 @@
 // onInlineDone (metrics.go). A call to our own app id is local, so, as in
 // daprd, it records no dapr_runtime_service_invocation_* series.
 //
-// Multi-host invocation (other app ids through name resolution and the
-// internal gRPC port) is not done yet: any app id other than our own fails as
-// daprd fails when it cannot resolve one.
+// Other app ids (remote.go, with Config.Remote set): the id is resolved
+// (dataplane/nameresolution, mDNS in standalone) to its sidecar's internal
+// gRPC port and the call goes there as daprd's CallLocal
+// (dataplane/internalrpc), always from a worker: ServeInline offloads such a
+// call, so the loop path for our own app is unchanged. Without a resiliency
+// policy for the target, transport failures are retried as daprd's
+// DaprBuiltInServiceRetries; with one, the policy runs each call as for our
+// own app. The caller records dapr_runtime_service_invocation_req_sent and
+// res_recv; the callee (remote_server.go, CallLocal) records req_recv and
+// res_sent, applies access control (blocks/acl: without mTLS only the
+// global default action, as daprd) and calls our app over the app channel.
+// Bodies on this hop are held whole, bounded by Config.ReplayLimit
+// (--max-body-size). Without Remote, any other app id fails as daprd fails
+// when it cannot resolve one.
 package invoke

@@ -222,6 +222,10 @@ func (s *Service) ServeHTTP(c *router.Ctx) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if id, ns, ok := s.remoteTarget(target); ok {
+		s.invokeRemote(ctx, c, cl, target, id, ns)
+		return
+	}
 	resp := &cl.resp
 	if s.cfg.Policy != nil {
 		s.serveWithPolicy(ctx, c, cl, target)
@@ -255,6 +259,13 @@ func (s *Service) ServeInline(c *router.Ctx) {
 	target, ok := s.prepare(c, cl)
 	if !ok {
 		return
+	}
+	if s.cfg.Remote != nil {
+		if _, _, remote := s.remoteTarget(target); remote {
+			// Another app's sidecar: a gRPC call, made from a worker.
+			c.Offload(s.ServeHTTP)
+			return
+		}
 	}
 	if e := s.check(target); e != nil {
 		c.Error(e.API, e.Msg)

@@ -31,8 +31,12 @@ type Config struct {
 	// (nil: none applies, and calls keep the event-loop fast path).
 	Policy *resiliency.AppPolicy
 	// ReplayLimit bounds the buffer that keeps a streamed request body for
-	// retries (--max-body-size); a larger body is sent once.
+	// retries (--max-body-size); a larger body is sent once. It also bounds
+	// a body sent to another app's sidecar.
 	ReplayLimit int64
+	// Remote, when set, reaches other app ids through their sidecars
+	// (remote.go); nil: they cannot be resolved.
+	Remote *Remote
 }
 
 // Error is a failed invocation, as daprd reports it.

@@ -9,15 +9,17 @@ import (
 
 // compileACL compiles Configuration spec.accessControl at startup: a bad
 // spec stops skiffd as it stops daprd. The list applies to calls from other
-// apps' sidecars, which skiffd does not receive yet (daprd does not apply
-// it to an app calling itself), so it is not consulted on any route yet.
+// apps' sidecars (the internal gRPC port, invoke_remote.go), not to our app
+// calling itself, as in daprd.
 func compileACL(conf *resources.Configuration, log *slog.Logger) (*acl.List, error) {
 	l, err := acl.Compile(conf.Spec.AccessControl)
 	if err != nil {
 		return nil, err
 	}
 	if s := conf.Spec.AccessControl; s != nil && len(s.Policies) > 0 {
-		log.Warn("access control policies compiled; they apply to calls from other apps, which skiffd does not receive yet", "defaultAction", l.DefaultAction)
+		// As daprd without mTLS: the caller's identity cannot be proven, so
+		// only the global default action decides.
+		log.Warn("access control app policies need the caller's mTLS identity, which skiffd does not have (as daprd without mTLS): only the global defaultAction applies", "defaultAction", l.DefaultAction)
 	}
 	return l, nil
 }

@@ -41,6 +41,7 @@ type componentSet struct {
 	cm        *componentMetrics  // nil unless metrics are on
 	appHealth *apphealth.Monitor // nil unless --enable-app-health-check
 	appID     string             // default consumerID of pub/sub components, as daprd's
+	invoker   *invoke.Service    // the invocation block, for the internal gRPC server
 }
 
 // built is what a kind's builder hands back for one component.
@@ -185,6 +186,7 @@ type blockEnv struct {
 	log       *slog.Logger
 	res       *resiliency.Resiliency // the Resiliency documents' policies
 	tracer    *tracing.Tracer        // nil: tracing off
+	remote    *invoke.Remote         // invocation of other app ids (invoke_remote.go)
 }
 
 // routes builds the building blocks over the components and returns their
@@ -229,7 +231,9 @@ func (cs *componentSet) routes(env *blockEnv, t *router.Table, probe *func(conte
 		Policy:        env.res.App(o.appID),
 		ReplayLimit:   env.maxBody,
 		AppHealthy:    cs.appHealthy(),
+		Remote:        env.remote,
 	})
+	cs.invoker = inv
 	routes = append(routes, inv.Routes()...)
 	t.Intercept = inv.Intercept(t)
 	t.Fallback = inv.Fallback()

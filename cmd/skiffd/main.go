@@ -121,6 +121,7 @@ type runtimeState struct {
 	sockPath string
 	red      redirectState
 	obs      *observability
+	remote   *remoteState
 }
 
 func build(o *options, log *slog.Logger) (*runtimeState, error) {
@@ -172,7 +173,8 @@ func build(o *options, log *slog.Logger) (*runtimeState, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := compileACL(conf, log); err != nil {
+	aclList, err := compileACL(conf, log)
+	if err != nil {
 		return nil, err
 	}
 	obs, err := newObservability(o, conf, log)
@@ -190,13 +192,17 @@ func build(o *options, log *slog.Logger) (*runtimeState, error) {
 	if len(set.HTTPEndpoints) > 0 {
 		log.Warn("HTTPEndpoint resources are read but not applied yet")
 	}
+	remote, err := newRemote(o, conf, aclList, res, obs.metrics, maxBody, log)
+	if err != nil {
+		return nil, err
+	}
 	comps, err := buildComponents(o, set, obs.metrics, log)
 	if err != nil {
 		return nil, err
 	}
 
-	rt := &runtimeState{o: o, log: log, comps: comps, appPort: appPort, shutdown: make(chan struct{}), obs: obs}
-	rt.env = &blockEnv{o: o, appPort: appPort, maxBody: maxBody, namespace: os.Getenv("NAMESPACE"), set: set, conf: conf, log: log, res: res, tracer: tracer}
+	rt := &runtimeState{o: o, log: log, comps: comps, appPort: appPort, shutdown: make(chan struct{}), obs: obs, remote: remote}
+	rt.env = &blockEnv{o: o, appPort: appPort, maxBody: maxBody, namespace: os.Getenv("NAMESPACE"), set: set, conf: conf, log: log, res: res, tracer: tracer, remote: remote.remote}
 	rt.health = health.New(o.appID)
 	for _, f := range comps.ready {
 		rt.health.AddCheck(f)
@@ -204,6 +210,10 @@ func build(o *options, log *slog.Logger) (*runtimeState, error) {
 
 	table := router.New()
 	if err := rt.registerRoutes(table, appPort, maxBody); err != nil {
+		comps.close()
+		return nil, err
+	}
+	if err := remote.bind(comps.invoker); err != nil {
 		comps.close()
 		return nil, err
 	}
@@ -326,7 +336,7 @@ func warnUnbuilt(o *options, log *slog.Logger) {
 	warn := func(flag, why string) { log.Warn("--" + flag + ": " + why) }
 	// daprd always serves gRPC on --dapr-grpc-port, so say it every time.
 	warn("dapr-grpc-port", "the gRPC API is not implemented yet; only the HTTP API is served")
-	for _, f := range []string{"dapr-internal-grpc-port", "dapr-public-port", "dapr-public-listen-address",
+	for _, f := range []string{"dapr-public-port", "dapr-public-listen-address",
 		"placement-host-address", "scheduler-host-address", "sentry-address", "control-plane-address",
 		"dapr-block-shutdown-duration", "app-health-port"} {
 		if o.set[f] {
@@ -370,6 +380,7 @@ func (rt *runtimeState) serve() error {
 		return err
 	}
 	log.Info("HTTP API listening", "port", o.daprHTTPPort, "socket", rt.sockPath)
+	rt.remote.start(o.appID, errc)
 	if o.enableProfiling {
 		go serveProfiling(o.profilePort, log)
 	}
@@ -397,6 +408,7 @@ func (rt *runtimeState) serve() error {
 	grace := time.Duration(o.gracefulShutdownSecs) * time.Second
 	sctx, scancel := context.WithTimeout(context.Background(), grace)
 	defer scancel()
+	rt.remote.stop(sctx)
 	if err := rt.srv.Shutdown(sctx); err != nil {
 		log.Warn(err.Error())
 	}
