@@ -160,8 +160,8 @@ func Open(ctx context.Context, md Metadata) (*Store, error) {
 		return nil, fmt.Errorf("redis store: error connecting to redis at %s: %w", md.Host, err)
 	}
 	s := &Store{client: c, md: md}
-	// A few batchers keep several pipelines in flight; each takes what
-	// queued while the previous round trip was out.
+	// The batch worker takes everything that queued while its previous
+	// round trip was out (see batchWorkers).
 	if s.readers, err = s.newReaders(); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("redis store: error connecting to redis at %s: %w", md.Host, err)
@@ -283,8 +283,14 @@ func (s *Store) GetAsync(key string, done func(state.GetResponse, error)) {
 	s.reads.Get(key, done)
 }
 
-// batchWorkers is the number of batches in flight at once.
-const batchWorkers = 4
+// batchWorkers is the number of batches in flight at once. One: measured
+// on state GETs at 64 connections (bench/RESULTS.md, state.redis GET), fewer
+// workers make larger batches, so fewer round trips, syscalls and
+// wake-ups per read (sidecar CPU per request 4 workers > 2 > 1), and the
+// throughput stays far from one connection's bound. Replies on one
+// connection come in order anyway, so more workers on the shared
+// connection did not avoid head-of-line waits either.
+const batchWorkers = 1
 
 // batchReader is one batch worker's reader. On a single Redis server each
 // has a client (one connection) of its own that only its worker uses:
