@@ -13,12 +13,11 @@ import (
 // under no load a read goes out at once. Stores use it to implement
 // AsyncGetter.
 type GetBatcher struct {
-	ch    chan batchReq
-	fetch func(ctx context.Context, keys []string) ([]GetResponse, []error)
-	max   int
-	stop  chan struct{}
-	wg    sync.WaitGroup
-	once  sync.Once
+	ch   chan batchReq
+	max  int
+	stop chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
 
 	mu     sync.RWMutex // closed; held (read) while queueing
 	closed bool
@@ -31,12 +30,32 @@ type batchReq struct {
 
 var errBatcherClosed = errors.New("state store is closed")
 
+// BatchReader reads one batch for one worker: keys in order into out and
+// errs (both len(keys), zeroed). It is called from its worker only, so it
+// may keep per-worker state (a dedicated connection, reused buffers).
+// out[i].Data must not be modified by the completions: a reader may point
+// it at memory it does not own a writable copy of.
+type BatchReader func(ctx context.Context, keys []string, out []GetResponse, errs []error)
+
 // NewGetBatcher starts workers goroutines. fetch reads keys (in order) and
 // returns one response and one error (nil when fine) per key.
 func NewGetBatcher(workers, max int, fetch func(ctx context.Context, keys []string) ([]GetResponse, []error)) *GetBatcher {
-	b := &GetBatcher{ch: make(chan batchReq, 4096), fetch: fetch, max: max, stop: make(chan struct{})}
+	return NewGetBatcherReaders(workers, max, func() BatchReader {
+		return func(ctx context.Context, keys []string, out []GetResponse, errs []error) {
+			resps, es := fetch(ctx, keys)
+			copy(out, resps)
+			copy(errs, es)
+		}
+	})
+}
+
+// NewGetBatcherReaders starts workers goroutines, each with the reader
+// newReader returns for it.
+func NewGetBatcherReaders(workers, max int, newReader func() BatchReader) *GetBatcher {
+	b := &GetBatcher{ch: make(chan batchReq, 4096), max: max, stop: make(chan struct{})}
 	for range workers {
-		b.wg.Go(b.work)
+		read := newReader()
+		b.wg.Go(func() { b.work(read) })
 	}
 	return b
 }
@@ -64,9 +83,11 @@ func (b *GetBatcher) Get(key string, done func(GetResponse, error)) {
 	}
 }
 
-func (b *GetBatcher) work() {
+func (b *GetBatcher) work(read BatchReader) {
 	batch := make([]batchReq, 0, b.max)
 	keys := make([]string, 0, b.max)
+	out := make([]GetResponse, b.max)
+	errs := make([]error, b.max)
 	for {
 		batch, keys = batch[:0], keys[:0]
 		select {
@@ -87,18 +108,17 @@ func (b *GetBatcher) work() {
 		for _, r := range batch {
 			keys = append(keys, r.key)
 		}
-		resps, errs := b.fetch(context.Background(), keys)
+		n := len(batch)
+		clear(out[:n])
+		clear(errs[:n])
+		read(context.Background(), keys, out[:n], errs[:n])
 		for i, r := range batch {
-			var resp GetResponse
-			var err error
-			if i < len(resps) {
-				resp = resps[i]
-			}
-			if i < len(errs) {
-				err = errs[i]
-			}
+			resp, err := out[i], errs[i]
+			out[i], errs[i] = GetResponse{}, nil // hold no reference past its batch
 			r.done(resp, err)
 		}
+		clear(batch) // drop the completions and keys of this batch
+		clear(keys)
 	}
 }
 

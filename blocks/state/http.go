@@ -240,24 +240,56 @@ func (a *API) serveGet(c *router.Ctx, fixed string, slow router.Handler) {
 }
 
 // asyncGet starts a read on an AsyncGetter and suspends the exchange; the
-// store's completion writes the answer and resumes it. The key is copied
-// (storeKey builds a new string): c's views die when this returns.
+// store's completion writes the answer and resumes it. The stored key is a
+// new string: c's views die when this returns.
 func (a *API) asyncGet(c *router.Ctx, e *entry, key []byte) {
-	k := string(key)
-	sk, aerr := e.storeKey(k)
-	if aerr != nil {
-		fail(c, aerr)
+	if hasSeparator(key) {
+		fail(c, errInvalidKey(e.name, string(key)))
 		return
 	}
-	resume := c.Suspend()
-	e.async.GetAsync(sk, func(resp GetResponse, err error) {
-		if err != nil {
-			fail(c, e.getError(k, err))
-		} else {
-			answerGet(c, resp)
-		}
-		resume()
-	})
+	mark := len(c.Scratch)
+	c.Scratch = e.appendKey(c.Scratch, key)
+	sk := string(c.Scratch[mark:])
+	c.Scratch = c.Scratch[:mark]
+	p := newPendingGet()
+	p.c, p.e, p.key = c, e, sk
+	p.resume = c.Suspend()
+	e.async.GetAsync(sk, p.fn)
+}
+
+// pendingGet is a suspended GET waiting for its store: pooled, with its
+// completion bound once, so that starting a read allocates only its key.
+type pendingGet struct {
+	c      *router.Ctx
+	e      *entry
+	key    string // stored key
+	resume func()
+	fn     func(GetResponse, error) // p.complete, bound once
+}
+
+// pendingGetPool has no New: the method value it would bind refers back to
+// the pool (an initialisation cycle); newPendingGet does that instead.
+var pendingGetPool sync.Pool
+
+func newPendingGet() *pendingGet {
+	if p, ok := pendingGetPool.Get().(*pendingGet); ok {
+		return p
+	}
+	p := &pendingGet{}
+	p.fn = p.complete
+	return p
+}
+
+func (p *pendingGet) complete(resp GetResponse, err error) {
+	c, e, key, resume := p.c, p.e, p.key, p.resume
+	p.c, p.e, p.key, p.resume = nil, nil, "", nil
+	pendingGetPool.Put(p)
+	if err != nil {
+		fail(c, e.getError(key[len(e.prefix):], err))
+	} else {
+		answerGet(c, resp)
+	}
+	resume()
 }
 
 // answerGet writes a store's answer to a GET as daprd does.

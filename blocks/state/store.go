@@ -178,8 +178,9 @@ type InlineStore interface {
 // request: GetAsync starts the read of key (the stored key, which the store
 // may keep) and calls done exactly once, from any goroutine, typically after
 // a round trip shared with other requests. The block then answers from the
-// event loop without a worker hand-off. AsyncGets reports whether the store
-// takes that path (a wrapper may not).
+// event loop without a worker hand-off. done must treat the response's Data
+// as read-only: it may view the store's reply (see BatchReader). AsyncGets reports whether the store takes that path (a
+// wrapper may not).
 type AsyncGetter interface {
 	AsyncGets() bool
 	GetAsync(key string, done func(GetResponse, error))

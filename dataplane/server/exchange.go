@@ -45,6 +45,7 @@ type exchange struct {
 	appDone router.AppDone
 	// suspended is set by Suspend while the Inline handler runs.
 	suspended bool
+	resumeFn  func() // ex.resume, bound once (Suspend allocates nothing)
 	appConn   *appConn
 	appReplay bool
 	appTries  int
@@ -60,6 +61,9 @@ func getExchange(cn *conn) *exchange {
 	ex.cn = cn
 	if ex.c.Scratch == nil {
 		ex.c.Scratch = make([]byte, 0, 512)
+	}
+	if ex.resumeFn == nil {
+		ex.resumeFn = ex.resume
 	}
 	return ex
 }
@@ -170,7 +174,7 @@ func (ex *exchange) run(h router.Handler) {
 // Inline handler returns, and resume completes it as a worker would.
 func (ex *exchange) Suspend(c *router.Ctx) (resume func()) {
 	ex.suspended = true
-	return ex.resume
+	return ex.resumeFn
 }
 
 func (ex *exchange) resume() {

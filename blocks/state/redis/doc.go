@@ -15,13 +15,16 @@
 // MULTI/EXEC, where a failing script does not undo the others).
 //
 // The client is rueidis with auto-pipelining: concurrent requests from the
-// worker pool share a few connections and are flushed together, which is what
-// makes GETs at 64 connections cheap (see bench/RESULTS.md for the
-// comparison with go-redis).
+// worker pool share a few connections and are flushed together (see
+// bench/RESULTS.md for the comparison with go-redis). Plain GETs from the
+// HTTP API go through a state.GetBatcher instead: its worker sends what
+// queued as one pipeline on a connection of its own, which rueidis then
+// drives on the worker's goroutine (no writer/reader goroutine hand-offs).
 //
 // Buffer lifetimes: every key, value, etag and metadata map received from the
 // block is valid only during the call; the store hands them to the client,
 // which copies them into its write buffer before the call returns. Values
 // returned in GetResponse/BulkGetItem are fresh allocations owned by the
-// caller.
+// caller, except on the batched path (GetAsync), where Data views the reply's
+// string and must not be modified (state.BatchReader).
 package redis

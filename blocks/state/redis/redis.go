@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/redis/rueidis"
 
@@ -133,6 +134,8 @@ type Store struct {
 	client rueidis.Client
 	md     Metadata
 	reads  *state.GetBatcher
+
+	readers []*batchReader
 }
 
 var (
@@ -157,9 +160,18 @@ func Open(ctx context.Context, md Metadata) (*Store, error) {
 		return nil, fmt.Errorf("redis store: error connecting to redis at %s: %w", md.Host, err)
 	}
 	s := &Store{client: c, md: md}
-	// A few batchers keep several pipelines in flight; each takes what
-	// queued while the previous round trip was out.
-	s.reads = state.NewGetBatcher(4, 256, s.fetch)
+	// The batch worker takes everything that queued while its previous
+	// round trip was out (see batchWorkers).
+	if s.readers, err = s.newReaders(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("redis store: error connecting to redis at %s: %w", md.Host, err)
+	}
+	next := 0
+	s.reads = state.NewGetBatcherReaders(batchWorkers, 256, func() state.BatchReader {
+		r := s.readers[next]
+		next++
+		return r.read
+	})
 	return s, nil
 }
 
@@ -185,6 +197,11 @@ func (s *Store) Features() state.Feature { return Features }
 // Close closes the connections.
 func (s *Store) Close() error {
 	s.reads.Close()
+	for _, r := range s.readers {
+		if r.client != s.client {
+			r.client.Close()
+		}
+	}
 	s.client.Close()
 	return nil
 }
@@ -198,10 +215,13 @@ func (s *Store) readCmds(key string) (rueidis.Completed, rueidis.Completed) {
 func (s *Store) Get(ctx context.Context, req *state.GetRequest) (state.GetResponse, error) {
 	hm, ttl := s.readCmds(req.Key)
 	res := s.client.DoMulti(ctx, hm, ttl)
-	return s.decodeGet(ctx, req.Key, res[0], res[1])
+	return s.decodeGet(ctx, req.Key, res[0], res[1], false)
 }
 
-func (s *Store) decodeGet(ctx context.Context, key string, hm, ttl rueidis.RedisResult) (state.GetResponse, error) {
+// decodeGet turns the replies to readCmds into the answer. With alias the
+// data points into the reply's string instead of a copy: for callers that
+// only read it (state.BatchReader's contract).
+func (s *Store) decodeGet(ctx context.Context, key string, hm, ttl rueidis.RedisResult, alias bool) (state.GetResponse, error) {
 	vals, err := hm.ToArray()
 	if err != nil {
 		if re, ok := rueidis.IsRedisErr(err); ok && strings.HasPrefix(re.Error(), "WRONGTYPE") {
@@ -227,7 +247,14 @@ func (s *Store) decodeGet(ctx context.Context, key string, hm, ttl rueidis.Redis
 	if verr != nil {
 		return state.GetResponse{}, verr
 	}
-	out := state.GetResponse{Found: true, Data: []byte(data), ETag: ver}
+	out := state.GetResponse{Found: true, ETag: ver}
+	if alias && len(data) > 0 {
+		// The string is the reply's own, immutable and referenced by
+		// nothing else: reading through a []byte view is safe.
+		out.Data = unsafe.Slice(unsafe.StringData(data), len(data))
+	} else {
+		out.Data = []byte(data)
+	}
 	if secs, err := ttl.AsInt64(); err == nil && secs > 0 {
 		exp := time.Now().Add(time.Duration(secs) * time.Second).UTC().Format(time.RFC3339)
 		out.Metadata = map[string]string{"ttlExpireTime": exp}
@@ -256,20 +283,63 @@ func (s *Store) GetAsync(key string, done func(state.GetResponse, error)) {
 	s.reads.Get(key, done)
 }
 
-// fetch reads keys in one pipeline (the batcher's round trip).
-func (s *Store) fetch(ctx context.Context, keys []string) ([]state.GetResponse, []error) {
-	cmds := make(rueidis.Commands, 0, 2*len(keys))
+// batchWorkers is the number of batches in flight at once. One: measured
+// on state GETs at 64 connections (bench/RESULTS.md, state.redis GET), fewer
+// workers make larger batches, so fewer round trips, syscalls and
+// wake-ups per read (sidecar CPU per request 4 workers > 2 > 1), and the
+// throughput stays far from one connection's bound. Replies on one
+// connection come in order anyway, so more workers on the shared
+// connection did not avoid head-of-line waits either.
+const batchWorkers = 1
+
+// batchReader is one batch worker's reader. On a single Redis server each
+// has a client (one connection) of its own that only its worker uses:
+// rueidis then writes the pipeline and reads the replies on the calling
+// goroutine (its synchronous path), where the shared auto-pipelined
+// connection hands every batch to its writer and reader goroutines and
+// back, two more goroutine wake-ups per round trip. A client, not a
+// connection from the shared client's dedicated pool: a small poolSize
+// could not starve the readers, and rueidis redials a broken connection.
+// Cluster clients share the store's client, which routes keys to nodes.
+type batchReader struct {
+	s      *Store
+	client rueidis.Client
+	cmds   rueidis.Commands
+}
+
+// newReaders makes the batch workers' readers.
+func (s *Store) newReaders() ([]*batchReader, error) {
+	rs := make([]*batchReader, batchWorkers)
+	for i := range rs {
+		rs[i] = &batchReader{s: s, client: s.client, cmds: make(rueidis.Commands, 0, 2*256)}
+		if s.client.Mode() != rueidis.ClientModeStandalone {
+			continue
+		}
+		c, err := rueidis.NewClient(s.md.ClientOption())
+		if err != nil {
+			for _, r := range rs[:i] {
+				r.client.Close()
+			}
+			return nil, err
+		}
+		rs[i].client = c
+	}
+	return rs, nil
+}
+
+// read reads keys in one pipeline (the batcher's round trip).
+func (r *batchReader) read(ctx context.Context, keys []string, out []state.GetResponse, errs []error) {
+	c := r.client
+	b := c.B()
 	for _, k := range keys {
-		hm, ttl := s.readCmds(k)
-		cmds = append(cmds, hm, ttl)
+		r.cmds = append(r.cmds, b.Hmget().Key(k).Field("data", "version").Build(), b.Ttl().Key(k).Build())
 	}
-	res := s.client.DoMulti(ctx, cmds...)
-	out := make([]state.GetResponse, len(keys))
-	errs := make([]error, len(keys))
+	res := c.DoMulti(ctx, r.cmds...)
+	clear(r.cmds)
+	r.cmds = r.cmds[:0]
 	for i, k := range keys {
-		out[i], errs[i] = s.decodeGet(ctx, k, res[2*i], res[2*i+1])
+		out[i], errs[i] = r.s.decodeGet(ctx, k, res[2*i], res[2*i+1], true)
 	}
-	return out, errs
 }
 
 // BulkGet reads every key in one pipeline.
@@ -283,7 +353,7 @@ func (s *Store) BulkGet(ctx context.Context, reqs []state.GetRequest, _ int) ([]
 	out := make([]state.BulkGetItem, len(reqs))
 	for i := range reqs {
 		out[i].Key = reqs[i].Key
-		r, err := s.decodeGet(ctx, reqs[i].Key, res[2*i], res[2*i+1])
+		r, err := s.decodeGet(ctx, reqs[i].Key, res[2*i], res[2*i+1], false)
 		if err != nil {
 			out[i].Error = err.Error()
 			continue
