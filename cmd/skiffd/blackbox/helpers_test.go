@@ -225,6 +225,9 @@ func sidecarArgs(t testing.TB, o *Opts) ([]string, int) {
 	args := []string{"--app-id", o.AppID,
 		"--dapr-grpc-port", strconv.Itoa(freePort(t)),
 		"--metrics-port", strconv.Itoa(freePort(t)),
+		// Left to skiffd, the internal port is any free one, possibly one a
+		// test reserved for an app that is not listening yet.
+		"--dapr-internal-grpc-port", strconv.Itoa(freePort(t)),
 		"--log-level", "warn",
 	}
 	port := 0

@@ -71,6 +71,9 @@ func TestDaprJSSDK(t *testing.T) {
 		"--app-id", appID,
 		"--app-port", strconv.Itoa(appPort),
 		"--dapr-http-port", strconv.Itoa(httpPort),
+		// Left to skiffd, the internal port could be appPort (reserved,
+		// not listening until the app starts).
+		"--dapr-internal-grpc-port", strconv.Itoa(freePort(t)),
 		"--enable-metrics=false",
 	)
 	app := start(t, "sdk app", dir, env, node, "app.mjs")
