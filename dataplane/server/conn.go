@@ -57,7 +57,7 @@ type conn struct {
 	wakeAt atomic.Bool // a delayed wake is pending (outbound backpressure)
 
 	wl         *wakeList   // this loop's wake list (wake.go)
-	wakeNext   *conn       // next in wl; written only by whoever listed cn
+	wakeNext   *conn       // next in wl: set by whoever lists cn, then by the loop that took it
 	wakeQueued atomic.Bool // cn is in wl and not yet run
 }
 
