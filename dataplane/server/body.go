@@ -122,7 +122,7 @@ func (p *bodyPipe) closeRead() {
 	p.stalled = false
 	p.mu.Unlock()
 	if wake {
-		_ = p.cn.gc.Wake(nil)
+		p.cn.wake()
 	}
 }
 
@@ -156,7 +156,7 @@ func (p *bodyPipe) Read(b []byte) (int, error) {
 	}
 	p.mu.Unlock()
 	if wake {
-		_ = p.cn.gc.Wake(nil)
+		p.cn.wake()
 	}
 	return n, nil
 }

@@ -55,6 +55,10 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wakeAt atomic.Bool // a delayed wake is pending (outbound backpressure)
+
+	wl         *wakeList   // this loop's wake list (wake.go)
+	wakeNext   *conn       // next in wl: set by whoever lists cn, then by the loop that took it
+	wakeQueued atomic.Bool // cn is in wl and not yet run
 }
 
 func (cn *conn) onTraffic() gnet.Action {
@@ -421,7 +425,7 @@ func (cn *conn) complete(ex *exchange) {
 		ex.release()
 		return
 	}
-	_ = cn.gc.Wake(nil)
+	cn.wake()
 }
 
 // flush moves answered requests at the head of the queue to the output,
@@ -495,7 +499,7 @@ func (cn *conn) wakeLater() {
 	}
 	time.AfterFunc(time.Millisecond, func() {
 		cn.wakeAt.Store(false)
-		_ = cn.gc.Wake(nil)
+		cn.wake()
 	})
 }
 

@@ -303,7 +303,7 @@ func (ex *exchange) StartStream(c *router.Ctx, contentLength int64) (io.WriteClo
 	st.chunks = append(st.chunks, h)
 	st.pending = len(*h)
 	cn.mu.Unlock()
-	_ = cn.gc.Wake(nil)
+	cn.wake()
 	return st, nil
 }
 
@@ -363,7 +363,7 @@ func (st *streamState) Write(p []byte) (int, error) {
 	st.pending += len(*b) - before
 	st.sent += int64(len(p))
 	cn.mu.Unlock()
-	_ = cn.gc.Wake(nil)
+	cn.wake()
 	return len(p), nil
 }
 
@@ -382,7 +382,7 @@ func (st *streamState) Close() error {
 		st.chunks = append(st.chunks, b)
 	}
 	cn.mu.Unlock()
-	_ = cn.gc.Wake(nil)
+	cn.wake()
 	return nil
 }
 
@@ -399,7 +399,7 @@ func (st *streamState) CloseWithError(error) error {
 	st.fin = true
 	st.ex.keepAlive = false
 	cn.mu.Unlock()
-	_ = cn.gc.Wake(nil)
+	cn.wake()
 	return nil
 }
 

@@ -122,6 +122,7 @@ type Server struct {
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
+	wakes wakeLists
 	apps  loopApps
 
 	inflight atomic.Int64
@@ -225,6 +226,7 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	cn := &conn{s: s, gc: gc, app: s.loopApp(gc.EventLoop())}
 	gc.SetContext(cn)
 	s.mu.Lock()
+	cn.wl = s.wakeListFor(gc.EventLoop())
 	s.conns[cn] = struct{}{}
 	s.mu.Unlock()
 	return nil, gnet.None
