@@ -106,3 +106,35 @@ func TestPostgreSQLCleanup(t *testing.T) {
 		t.Fatalf("second round within the interval: %d %v", n, err)
 	}
 }
+
+// TestPostgreSQLSharedMetadataTable: two stores with tables of their own and
+// one metadata table; the second finds the migrations recorded as done and
+// still gets its table.
+func TestPostgreSQLSharedMetadataTable(t *testing.T) {
+	url := conformance.Service(t, "PostgreSQL", "SKIFF_PG_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "127.0.0.1:5432")
+	meta := conformance.UniqueName("conf_shmeta_")
+	tables := []string{conformance.UniqueName("conf_sh1_"), conformance.UniqueName("conf_sh2_")}
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	t.Cleanup(func() { _, _ = c.Exec(ctx, "DROP TABLE IF EXISTS "+tables[0]+", "+tables[1]+", "+meta) })
+	for _, table := range tables {
+		s, err := postgresql.New("shared", map[string]string{"connectionString": url, "tableName": table, "metadataTableName": meta})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err = s.(*state.Lazy).Wait(wctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Set(ctx, &state.SetRequest{Key: "k", Value: []byte(`"v"`)}); err != nil {
+			t.Errorf("save into %s: %v", table, err)
+		}
+		_ = s.Close()
+	}
+}

@@ -65,7 +65,18 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	steps := s.migrations()
 	if level >= len(steps) {
-		return nil
+		// The level is kept per metadata table, so a second store with a
+		// table of its own but the default metadata table finds the
+		// migrations "done" for a table that does not exist (daprd stops
+		// here, and its saves fail). The steps are idempotent: run them.
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, s.md.TableName).Scan(&exists); err != nil {
+			return fmt.Errorf("migrations: looking for table %s: %w", s.md.TableName, err)
+		}
+		if exists {
+			return nil
+		}
+		level = 0
 	}
 	for i := level; i < len(steps); i++ {
 		if _, err := tx.Exec(ctx, steps[i]); err != nil {
