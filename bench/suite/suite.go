@@ -216,6 +216,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		logf("placement: %-14s pid %-7d cpus %s", p.Role, p.PID, p.CPUs)
 	}
 
+	// Broker scenarios share their stream and consumer group between the
+	// sidecars (every sidecar has the same app id): a sidecar whose app is
+	// not the shared one would lose part of its deliveries to the others'
+	// subscriptions, so it is left out of them.
+	brokerSkip := func(sc Scenario, s Sidecar) bool {
+		return sc.Deliveries && sc.Backend && s.appPort(cfg) != cfg.AppPort
+	}
+	for _, sc := range scens {
+		for _, s := range cfg.Sidecars {
+			if brokerSkip(sc, s) {
+				w := fmt.Sprintf("%s: %s left out: it would share the broker's consumer group with the other sidecars while delivering to an app of its own (measure it alone with --skiffd-variants)", s.Name, sc.Name)
+				rep.Warnings = append(rep.Warnings, w)
+				logf("!!! %s", w)
+			}
+		}
+	}
+
 	// Rounds: every round walks scenarios × conns × targets; the target
 	// order rotates each round so no sidecar always goes first.
 	for round := 1; round <= cfg.Repeat; round++ {
@@ -224,6 +241,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				for k := range cfg.Sidecars {
 					i := (k + round - 1) % len(cfg.Sidecars)
 					s := cfg.Sidecars[i]
+					if brokerSkip(sc, s) {
+						continue
+					}
 					tg, pid, target := s.target(), sides[i].pid(), s.Name
 					if sc.Direct {
 						if k > 0 {
