@@ -101,6 +101,9 @@ type Message struct {
 	// Redelivered is set when the message is handed out again after a
 	// failure.
 	Redelivered bool
+	// Lane is the delivery lane of a component with several (see
+	// LaneCounter); 0 otherwise.
+	Lane int
 }
 
 // Handler processes one delivered message; see PubSub.Subscribe.

@@ -93,14 +93,18 @@ func (a *API) Start(ctx context.Context, app App, declarative []resources.Subscr
 			} else {
 				err = subscribeGathered(ctx, c.PS, req, n, await, d.handleBulk)
 			}
-		} else if ws, ok := c.PS.(WindowedSubscriber); ok && pt != nil && a.tracer == nil {
+		} else if ws, ok := c.PS.(WindowedSubscriber); ok && pt != nil && a.tracer == nil && lanesOf(c.PS, req) > 0 {
+			lanes := lanesOf(c.PS, req)
 			// Pipelined delivery; with tracing on, each delivery gets its
 			// span through the one-at-a-time path below.
 			w := pt.Window
 			if w <= 0 {
 				w = 64
 			}
-			d.pipe = newPipe(ctx, d, *pt)
+			d.pipes = make([]*pipe, lanes)
+			for i := range d.pipes {
+				d.pipes[i] = newPipe(ctx, d, *pt)
+			}
 			err = ws.SubscribeWindowed(ctx, req, w, d.handleAsync)
 		} else {
 			err = c.PS.Subscribe(ctx, req, d.handle)
@@ -114,6 +118,15 @@ func (a *API) Start(ctx context.Context, app App, declarative []resources.Subscr
 		a.subsMu.Unlock()
 		a.log.Info("pubsub: subscribed", "pubsub", s.PubsubName, "topic", s.Topic, "type", s.Type)
 	}
+}
+
+// lanesOf is how many lanes a windowed subscription delivers on (1 unless
+// the component says otherwise; 0: not windowed).
+func lanesOf(ps PubSub, req SubscribeRequest) int {
+	if lc, ok := ps.(LaneCounter); ok {
+		return lc.Lanes(req)
+	}
+	return 1
 }
 
 func (a *API) fetchAppSubscriptions(ctx context.Context, app App) ([]*Subscription, error) {
@@ -149,13 +162,13 @@ func readBody(resp *appchannel.Response) ([]byte, error) {
 
 // deliverer sends one subscription's messages to the app.
 type deliverer struct {
-	a    *API
-	c    *Component
-	s    *Subscription
-	app  App
-	raw  bool  // subscription metadata rawPayload=true
-	pipe *pipe // pipelined delivery, when used
-	obs  IngressObserver
+	a     *API
+	c     *Component
+	s     *Subscription
+	app   App
+	raw   bool    // subscription metadata rawPayload=true
+	pipes []*pipe // pipelined delivery, when used: one per lane
+	obs   IngressObserver
 }
 
 // outcome of one delivery.

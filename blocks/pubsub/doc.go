@@ -19,7 +19,9 @@
 //   - Delivery runs on the components' goroutines, never on an event loop:
 //     pipelined on one keep-alive connection per subscription (pipe.go)
 //     when the component supports windowed delivery and the app channel has
-//     no --app-max-concurrency limit, otherwise one message at a time
+//     no --app-max-concurrency limit (a component with lanes, Redis
+//     Streams' concurrency, gets one connection per lane; brokers run their
+//     windows with Ordered, window.go), otherwise one message at a time
 //     through the app channel (Client.Do). A Handler sees Message.Data only
 //     until it returns (an AsyncHandler until it calls done);
 //     dead-lettering copies it.

@@ -126,7 +126,7 @@ func TestFinishObservedNoAlloc(t *testing.T) {
 	obs := &nopObserver{}
 	d := &deliverer{a: &API{log: discardLog()}, c: &Component{}, s: &Subscription{Topic: "t"}, obs: obs}
 	p := &pipe{d: d}
-	d.pipe = p
+	d.pipes = []*pipe{p}
 	f := &pend{msg: Message{Topic: "t"}, start: time.Now()}
 	ctx := context.Background()
 	if n := testing.AllocsPerRun(1000, func() { _ = d.finish(ctx, &f.msg, delivered, p.elapsed(f)) }); n != 0 {

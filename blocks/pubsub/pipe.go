@@ -84,7 +84,7 @@ func (d *deliverer) handleAsync(ctx context.Context, msg *Message, done func(err
 		done(nil)
 		return
 	}
-	p := d.pipe
+	p := d.pipes[msg.Lane%len(d.pipes)]
 	p.mu.Lock()
 	if p.broken {
 		if !msg.Redelivered {

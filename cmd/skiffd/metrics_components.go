@@ -607,6 +607,14 @@ func (w winMixin) SubscribeWindowed(ctx context.Context, req pubsub.SubscribeReq
 	return w.ps.(pubsub.WindowedSubscriber).SubscribeWindowed(ctx, req, window, h)
 }
 
+// Lanes passes the component's lane count through (1 when it has none).
+func (w winMixin) Lanes(req pubsub.SubscribeRequest) int {
+	if lc, ok := w.ps.(pubsub.LaneCounter); ok {
+		return lc.Lanes(req)
+	}
+	return 1
+}
+
 // ---- bindings ----
 
 // wrapOutputs records each output binding's invocations by operation.

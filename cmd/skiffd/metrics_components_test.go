@@ -21,6 +21,7 @@ import (
 	configmemory "github.com/skiffd/skiff/blocks/configuration/memory"
 	"github.com/skiffd/skiff/blocks/pubsub"
 	psmemory "github.com/skiffd/skiff/blocks/pubsub/memory"
+	psredis "github.com/skiffd/skiff/blocks/pubsub/redis"
 	"github.com/skiffd/skiff/blocks/resources"
 	"github.com/skiffd/skiff/blocks/secrets"
 	"github.com/skiffd/skiff/blocks/secrets/local"
@@ -200,6 +201,25 @@ func TestStateMetricsAsyncGet(t *testing.T) {
 	}
 }
 
+// A component's lanes (Redis Streams' concurrency) survive the decorator:
+// without them every subscription would deliver on one lane.
+func TestPubsubMetricsKeepLanes(t *testing.T) {
+	cm := newComponentMetrics("app1", "", enabledMetrics(t))
+	rs, err := psredis.New("redispubsub", map[string]string{"redisHost": "127.0.0.1:1", "consumerID": "c", "concurrency": "7"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	w := cm.wrapPubsubs([]pubsub.Entry{{Name: "redispubsub", Component: rs}})[0].Component
+	lc, ok := w.(pubsub.LaneCounter)
+	if !ok {
+		t.Fatal("lost LaneCounter")
+	}
+	if n := lc.Lanes(pubsub.SubscribeRequest{}); n != 7 {
+		t.Fatalf("Lanes = %d, want the component's concurrency 7", n)
+	}
+}
+
 func TestPubsubMetricsKeepBehavioursAndCount(t *testing.T) {
 	m := enabledMetrics(t)
 	cm := newComponentMetrics("app1", "", m)
@@ -217,6 +237,9 @@ func TestPubsubMetricsKeepBehavioursAndCount(t *testing.T) {
 	}
 	if _, ok := w.(pubsub.WindowedSubscriber); !ok {
 		t.Error("lost WindowedSubscriber")
+	}
+	if lc, ok := w.(pubsub.LaneCounter); !ok || lc.Lanes(pubsub.SubscribeRequest{}) != 1 {
+		t.Error("the lane count of a component without lanes is not 1")
 	}
 	if _, ok := w.(pubsub.ReadyNotifier); !ok {
 		t.Error("lost ReadyNotifier")
