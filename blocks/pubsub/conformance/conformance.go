@@ -23,6 +23,9 @@ type Harness struct {
 	Cleanup func(topic string)
 	// Ordered: the broker keeps per-topic order (checked).
 	Ordered bool
+	// Durable: messages outlive the component (a broker): a new one on
+	// the same consumer gets what was not acknowledged.
+	Durable bool
 	// Wait bounds how long a delivery may take (generous: shared machine).
 	Wait time.Duration
 }
@@ -58,6 +61,9 @@ func Run(t *testing.T, h Harness) {
 	t.Run("AtLeastOnce", func(t *testing.T) { atLeastOnce(t, h) })
 	t.Run("BulkPublish", func(t *testing.T) { bulkPublish(t, h) })
 	t.Run("Close", func(t *testing.T) { closeTest(t, h) })
+	t.Run("Windowed", func(t *testing.T) { windowedRoundTrip(t, h) })
+	t.Run("WindowedAtLeastOnce", func(t *testing.T) { windowedAtLeastOnce(t, h) })
+	t.Run("WindowedRestart", func(t *testing.T) { windowedRestart(t, h) })
 }
 
 func setup(t *testing.T, h Harness) (pubsub.PubSub, string, context.Context) {

@@ -63,24 +63,33 @@ func redisStreams(t *testing.T, concurrency string, ordered bool) {
 			cl.Do(ctx, cl.B().Del().Key(topic).Build())
 		},
 		Ordered: ordered,
+		Durable: true,
 	})
 }
 
 func TestJetStream(t *testing.T) {
 	url := Service(t, "SKIFF_NATS_URL", "NATS JetStream")
+	streams := map[string]string{}
 	Run(t, Harness{
+		// One stream per test (a restart test opens the component twice
+		// on the same stream and consumer).
 		New: func(t *testing.T) pubsub.PubSub {
-			stream := Topic("skiff-conf")
+			stream, ok := streams[t.Name()]
+			if !ok {
+				stream = Topic("skiff-conf")
+				streams[t.Name()] = stream
+				t.Cleanup(func() { deleteStream(url, stream) })
+			}
 			j, err := jetstream.New("conf", map[string]string{
 				"natsURL": url, "streamName": stream, "skiffCreateStream": "true", "consumerID": "conf", "ackWait": "5s",
 			}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { deleteStream(url, stream) })
 			return j
 		},
 		Ordered: true,
+		Durable: true,
 	})
 }
 

@@ -18,6 +18,9 @@
 // after the handler answered nil. A refused message is retried in place with
 // backoff (marked in progress so its ackWait restarts), which keeps the
 // topic's order; daprd naks it instead and lets later messages overtake it.
+// Windowed delivery (SubscribeWindowed, the block's pipelined path) keeps
+// that order with up to 64 (at most maxAckPending) messages in flight: a
+// refused one comes again, alone, once the others out have settled.
 // With concurrency: "parallel" (daprd's option) up to min(maxAckPending,
 // 64) messages are delivered at once, in no promised order.
 // maxDeliver still bounds the attempts (the message is then terminated, as

@@ -341,10 +341,15 @@ func (j *JetStream) ensureStream(ctx context.Context, topic string) error {
 		return fmt.Errorf("stream %s: %w", j.opt.StreamName, err)
 	}
 	cfg := s.CachedInfo().Config
-	if !slices.Contains(cfg.Subjects, topic) {
-		cfg.Subjects = append(cfg.Subjects, topic)
+	// The component's limit wins over an older one (it was changed in
+	// the component file): an unread message over the limit is discarded.
+	if !slices.Contains(cfg.Subjects, topic) || cfg.MaxMsgs != j.opt.StreamMaxMsgs {
+		if !slices.Contains(cfg.Subjects, topic) {
+			cfg.Subjects = append(cfg.Subjects, topic)
+		}
+		cfg.MaxMsgs = j.opt.StreamMaxMsgs
 		if _, err := j.js.UpdateStream(ctx, cfg); err != nil {
-			return fmt.Errorf("add subject %s to stream %s: %w", topic, j.opt.StreamName, err)
+			return fmt.Errorf("update stream %s (subject %s, skiffStreamMaxMsgs): %w", j.opt.StreamName, topic, err)
 		}
 	}
 	j.ensured.Store(topic, struct{}{})
@@ -476,6 +481,12 @@ func (j *JetStream) durable(topic string) string {
 // Subscribe starts the topic's consumer loop (which creates the consumer,
 // retrying while the server or the stream is missing).
 func (j *JetStream) Subscribe(ctx context.Context, req pubsub.SubscribeRequest, h pubsub.Handler) error {
+	return j.start(ctx, req, func(ctx context.Context, topic string) { j.consume(ctx, topic, h) })
+}
+
+// start runs a topic's consumer loop, checking that its durable consumer
+// serves no other topic.
+func (j *JetStream) start(ctx context.Context, req pubsub.SubscribeRequest, loop func(ctx context.Context, topic string)) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.closed {
@@ -489,7 +500,7 @@ func (j *JetStream) Subscribe(ctx context.Context, req pubsub.SubscribeRequest, 
 		return fmt.Errorf("pubsub.jetstream %s: durable consumer %q already serves topic %s; topic %s needs its own (leave durableName unset: skiff then names it consumerID-topic)", j.name, d, prev, topic)
 	}
 	j.durables[d] = topic
-	lifecycle.Go(&j.wg, ctx, j.stop, func(ctx context.Context) { j.consume(ctx, topic, h) })
+	lifecycle.Go(&j.wg, ctx, j.stop, func(ctx context.Context) { loop(ctx, topic) })
 	return nil
 }
 
@@ -515,8 +526,29 @@ func (j *JetStream) consumer(ctx context.Context, topic string) (jetstream.Consu
 	return c, nil
 }
 
-// consume delivers the topic's messages in order until ctx ends.
-func (j *JetStream) consume(ctx context.Context, topic string, h pubsub.Handler) {
+// Lanes: one ordered lane; 0 with concurrency: parallel, whose deliveries
+// go one at a time each through Subscribe, as many at once as daprd's.
+func (j *JetStream) Lanes(pubsub.SubscribeRequest) int {
+	if j.opt.Parallel {
+		return 0
+	}
+	return 1
+}
+
+// SubscribeWindowed is Subscribe with up to window messages (and at most
+// maxAckPending) in flight to the app, in order.
+func (j *JetStream) SubscribeWindowed(ctx context.Context, req pubsub.SubscribeRequest, window int, h pubsub.AsyncHandler) error {
+	if j.opt.Parallel {
+		return errors.New("pubsub.jetstream: concurrency: parallel is delivered through Subscribe")
+	}
+	return j.start(ctx, req, func(ctx context.Context, topic string) { j.consumeWindowed(ctx, topic, window, h) })
+}
+
+// subscribed waits for the topic's consumer (creating it, retrying while
+// the server or the stream is missing) and starts iterating it, fetching
+// ahead as many messages as maxAckPending allows (256 by default); nil
+// when ctx ended first.
+func (j *JetStream) subscribed(ctx context.Context, topic string) (jetstream.MessagesContext, int) {
 	var cons jetstream.Consumer
 	backoff := 100 * time.Millisecond
 	warned := false
@@ -529,14 +561,14 @@ func (j *JetStream) consume(ctx context.Context, topic string, h pubsub.Handler)
 			break
 		}
 		if ctx.Err() != nil {
-			return
+			return nil, 0
 		}
 		if !warned {
 			j.log.Warn("pubsub.jetstream: cannot subscribe yet; retrying", "component", j.name, "topic", topic, "error", err)
 			warned = true
 		}
 		if !lifecycle.Sleep(ctx, nil, backoff) {
-			return
+			return nil, 0
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
@@ -550,7 +582,7 @@ func (j *JetStream) consume(ctx context.Context, topic string, h pubsub.Handler)
 	it, err := cons.Messages(jetstream.PullMaxMessages(ahead))
 	if err != nil {
 		j.log.Error("pubsub.jetstream: consume: "+err.Error(), "component", j.name, "topic", topic)
-		return
+		return nil, 0
 	}
 	go func() {
 		<-ctx.Done()
@@ -558,6 +590,16 @@ func (j *JetStream) consume(ctx context.Context, topic string, h pubsub.Handler)
 		// server now rather than after ackWait.
 		it.Drain()
 	}()
+	return it, ahead
+}
+
+// consume delivers the topic's messages in order (or, with concurrency:
+// parallel, as many at once as fetched ahead, up to 64) until ctx ends.
+func (j *JetStream) consume(ctx context.Context, topic string, h pubsub.Handler) {
+	it, ahead := j.subscribed(ctx, topic)
+	if it == nil {
+		return
+	}
 	deliver := func(m jetstream.Msg) { j.deliver(ctx, topic, m, h) }
 	if j.opt.Parallel {
 		// concurrency: parallel, as daprd: up to `ahead` deliveries at
@@ -595,6 +637,99 @@ func (j *JetStream) consume(ctx context.Context, topic string, h pubsub.Handler)
 			continue
 		}
 		deliver(m)
+	}
+}
+
+// consumeWindowed feeds the topic's messages, in order, to an Ordered
+// window: acknowledged as the app takes them, InProgress while a failed one
+// waits for its redelivery, terminated at maxDeliver, handed back (Nak) at
+// shutdown.
+func (j *JetStream) consumeWindowed(ctx context.Context, topic string, window int, h pubsub.AsyncHandler) {
+	it, ahead := j.subscribed(ctx, topic)
+	if it == nil {
+		return
+	}
+	// At shutdown, what was fetched but not taken is handed back (Nak) only
+	// once the iterator has stopped: a Nak while our pull request is still
+	// open brings the message straight back to it, where it would wait for
+	// ackWait.
+	var (
+		backMu sync.Mutex
+		back   []jetstream.Msg
+	)
+	giveBack := func(m jetstream.Msg) {
+		backMu.Lock()
+		back = append(back, m)
+		backMu.Unlock()
+	}
+	src := make(chan pubsub.Item[jetstream.Msg])
+	go func() {
+		defer close(src)
+		var stopping time.Time
+		for {
+			m, err := it.Next()
+			if err != nil {
+				if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+					return
+				}
+				if ctx.Err() != nil {
+					// Drain is under way: the iterator ends soon (or
+					// never, if the server went away: give up then).
+					if stopping.IsZero() {
+						stopping = time.Now()
+					} else if time.Since(stopping) > 5*time.Second {
+						return
+					}
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
+				if !lifecycle.Sleep(ctx, nil, 100*time.Millisecond) {
+					return
+				}
+				continue
+			}
+			item := pubsub.Item[jetstream.Msg]{Msg: pubsub.Message{Topic: topic, Data: m.Data(), Metadata: map[string]string{"Topic": m.Subject()}}, Tok: m}
+			select {
+			case src <- item:
+			case <-ctx.Done():
+				giveBack(m)
+			}
+		}
+	}()
+	o := &pubsub.Ordered[jetstream.Msg]{
+		Window: min(max(window, 1), ahead), H: h,
+		Ack: func(m jetstream.Msg) {
+			if j.opt.Consumer.AckPolicy == jetstream.AckNonePolicy {
+				return
+			}
+			if err := m.Ack(); err != nil {
+				j.log.Warn("pubsub.jetstream: ack failed; the message will be delivered again", "component", j.name, "topic", topic, "error", err)
+			}
+		},
+		Retry: func(m jetstream.Msg, failures int) bool {
+			var delivered uint64 = 1
+			if md, err := m.Metadata(); err == nil {
+				delivered = md.NumDelivered
+			}
+			if limit := j.opt.Consumer.MaxDeliver; limit > 0 && delivered+uint64(failures)-1 >= uint64(limit) {
+				j.log.Warn("pubsub.jetstream: maxDeliver reached; dropping the message", "component", j.name, "topic", topic, "deliveries", delivered+uint64(failures)-1)
+				_ = m.Term()
+				return false
+			}
+			_ = m.InProgress() // restart ackWait: it comes again from here
+			return true
+		},
+		Release:    giveBack,
+		MinBackoff: 50 * time.Millisecond,
+		MaxBackoff: 5 * time.Second,
+		Stop:       j.stop,
+	}
+	o.Run(ctx, src)
+	for item := range src { // until the iterator has stopped
+		giveBack(item.Tok)
+	}
+	for _, m := range back {
+		_ = m.Nak()
 	}
 }
 

@@ -8,7 +8,9 @@
 //
 // Delivery: per subscribed topic a reader takes entries with XREADGROUP
 // (COUNT queueDepth) into a queue of queueDepth entries that `concurrency`
-// workers (default 10, as daprd) hand to the handler; an entry is
+// workers (default 10, as daprd) hand to the handler (windowed delivery,
+// SubscribeWindowed: `concurrency` lanes instead, each an ordered window
+// of several messages pipelined to the app on its own connection); an entry is
 // acknowledged (XACK, batched) only after the handler answered nil (the app
 // said SUCCESS or DROP). A refused entry is retried by its worker with
 // backoff. Order: as daprd's component, entries are delivered concurrently

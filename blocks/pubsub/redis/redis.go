@@ -182,11 +182,8 @@ func (s *Streams) Subscribe(ctx context.Context, req pubsub.SubscribeRequest, h 
 	return nil
 }
 
-// entry is one stream entry to deliver.
-type entry struct {
-	id  string
-	msg pubsub.Message
-}
+// entry is one stream entry to deliver: the message and its entry id.
+type entry = pubsub.Item[string]
 
 func (s *Streams) toEntries(topic string, raw []rueidis.XRangeEntry, dst []entry, acks *[]string) []entry {
 	for _, e := range raw {
@@ -204,7 +201,7 @@ func (s *Streams) toEntries(topic string, raw []rueidis.XRangeEntry, dst []entry
 				m.Metadata = mm
 			}
 		}
-		dst = append(dst, entry{id: e.ID, msg: m})
+		dst = append(dst, entry{Msg: m, Tok: e.ID})
 	}
 	return dst
 }
@@ -228,7 +225,7 @@ func (s *Streams) deliver(ctx context.Context, topic string, h pubsub.Handler) {
 				if !s.handle(ctx, h, &e) {
 					continue // stopping: the entry stays pending
 				}
-				acks <- e.id
+				acks <- e.Tok
 			}
 		})
 	}
@@ -240,6 +237,57 @@ func (s *Streams) deliver(ctx context.Context, topic string, h pubsub.Handler) {
 	s.read(ctx, topic, work, acks, &inflight)
 	close(work)
 	workers.Wait()
+	close(acks)
+	<-ackDone
+}
+
+// Lanes is daprd's `concurrency`: that many deliveries of a topic at once,
+// each lane on its own connection to the app.
+func (s *Streams) Lanes(pubsub.SubscribeRequest) int { return int(s.opt.Concurrency) }
+
+// SubscribeWindowed is Subscribe with pipelined delivery: the reader feeds
+// `concurrency` lanes, each with its share of the window in flight (at
+// least one message), so the app sees at most `concurrency` deliveries at
+// once, as with daprd, while each lane's connection carries several.
+func (s *Streams) SubscribeWindowed(ctx context.Context, req pubsub.SubscribeRequest, window int, h pubsub.AsyncHandler) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return pubsub.ErrClosed
+	}
+	topic := string([]byte(req.Topic))
+	lifecycle.Go(&s.wg, ctx, s.stop, func(ctx context.Context) { s.deliverWindowed(ctx, topic, window, h) })
+	return nil
+}
+
+func (s *Streams) deliverWindowed(ctx context.Context, topic string, window int, h pubsub.AsyncHandler) {
+	if !s.waitGroup(ctx, topic) {
+		return
+	}
+	work := make(chan entry, s.opt.QueueDepth)
+	acks := make(chan string, s.opt.QueueDepth)
+	var inflight sync.Map
+	ackDone := make(chan struct{})
+	go func() {
+		defer close(ackDone)
+		s.acker(topic, acks, &inflight)
+	}()
+	lanes := int(s.opt.Concurrency)
+	per := max(1, (window+lanes-1)/lanes)
+	var wg sync.WaitGroup
+	for i := range lanes {
+		o := &pubsub.Ordered[string]{
+			Window: per, Lane: i, H: h,
+			Ack:        func(id string) { acks <- id },
+			MinBackoff: 50 * time.Millisecond,
+			MaxBackoff: min(max(s.opt.RedeliverInterval, 50*time.Millisecond), 5*time.Second),
+			Stop:       s.stop,
+		}
+		wg.Go(func() { o.Run(ctx, work) })
+	}
+	s.read(ctx, topic, work, acks, &inflight)
+	close(work)
+	wg.Wait() // every settled delivery has sent its ack
 	close(acks)
 	<-ackDone
 }
@@ -325,7 +373,7 @@ func (s *Streams) read(ctx context.Context, topic string, work chan<- entry, ack
 			acks <- id
 		}
 		for i := range batch {
-			if _, dup := inflight.LoadOrStore(batch[i].id, struct{}{}); dup {
+			if _, dup := inflight.LoadOrStore(batch[i].Tok, struct{}{}); dup {
 				continue // reclaimed while still queued or being delivered here
 			}
 			select {
@@ -375,7 +423,7 @@ func (s *Streams) handle(ctx context.Context, h pubsub.Handler, e *entry) bool {
 		if s.opt.ProcessingTimeout > 0 {
 			hctx, cancel = context.WithTimeout(ctx, s.opt.ProcessingTimeout)
 		}
-		err := h(hctx, &e.msg)
+		err := h(hctx, &e.Msg)
 		if cancel != nil {
 			cancel()
 		}
