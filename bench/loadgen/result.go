@@ -33,6 +33,7 @@ type Result struct {
 	Curve      []CurvePoint     `json:"curve"`
 	Sidecar    *ProcUsage       `json:"sidecar,omitempty"`
 	Generator  *ProcUsage       `json:"generator,omitempty"`
+	Backend    *ProcUsage       `json:"backend,omitempty"` // Config.BackendPID's
 	Warnings   []string         `json:"warnings,omitempty"`
 
 	Hist *hdr.Histogram `json:"-"`

@@ -44,6 +44,9 @@ type Config struct {
 	// PID, when non-zero, is the process (the sidecar) whose CPU time and
 	// memory are sampled over the measured window.
 	PID int
+	// BackendPID, when non-zero, is a backend server (redis-server,
+	// nats-server) sampled the same way: whose CPU a request costs.
+	BackendPID int
 }
 
 // Engines for a closed loop.
@@ -142,6 +145,12 @@ func runWith(ctx context.Context, cfgp *Config, workers []*worker, eng *epollEng
 		side = &proc.Sampler{PID: cfg.PID}
 	}
 	self := &proc.Sampler{PID: os.Getpid()}
+	var back *proc.Sampler
+	var backErr error
+	var backUse proc.Usage
+	if cfg.BackendPID > 0 {
+		back = &proc.Sampler{PID: cfg.BackendPID}
+	}
 
 	var wg sync.WaitGroup
 	loopers := workers
@@ -190,11 +199,17 @@ func runWith(ctx context.Context, cfgp *Config, workers []*worker, eng *epollEng
 			sampleErr = side.Begin()
 		}
 		self.Begin()
+		if back != nil {
+			backErr = back.Begin()
+		}
 		ok = sleepUntil(end)
 	}
 	if ok {
 		if side != nil && sampleErr == nil {
 			sideUse, sampleErr = side.End()
+		}
+		if back != nil && backErr == nil {
+			backUse, backErr = back.End()
 		}
 		selfUse, _ = self.End()
 	}
@@ -218,6 +233,13 @@ func runWith(ctx context.Context, cfgp *Config, workers []*worker, eng *epollEng
 			res.Warnings = append(res.Warnings, fmt.Sprintf("sidecar sampling: %v", sampleErr))
 		} else {
 			res.Sidecar = usageOf(cfg.PID, sideUse, res.Requests, cfg.Duration)
+		}
+	}
+	if back != nil {
+		if backErr != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("backend sampling: %v", backErr))
+		} else {
+			res.Backend = usageOf(cfg.BackendPID, backUse, res.Requests, cfg.Duration)
 		}
 	}
 	if selfUse.End.Comm != "" {

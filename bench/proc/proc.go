@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -210,4 +211,30 @@ func (s *Sampler) End() (Usage, error) {
 		return Usage{}, fmt.Errorf("sample end: %w", err)
 	}
 	return Usage{CPU: st.CPU() - s.start.CPU(), RSS: ss.VmRSS, HWM: ss.VmHWM, Start: s.start, End: st}, nil
+}
+
+// FindByComm returns the pids of the processes whose command name
+// (/proc/PID/comm) is comm, lowest first; none when there is no such
+// process or /proc cannot be read.
+func FindByComm(comm string) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/comm")
+		if err != nil {
+			continue
+		}
+		if strings.TrimSpace(string(b)) == comm {
+			pids = append(pids, pid)
+		}
+	}
+	slices.Sort(pids)
+	return pids
 }

@@ -3,6 +3,8 @@ package proc
 import (
 	"os"
 	"runtime"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -114,4 +116,18 @@ func itoa(n int) string {
 		return string(rune('0' + n))
 	}
 	return itoa(n/10) + itoa(n%10)
+}
+
+func TestFindByComm(t *testing.T) {
+	b, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Skip("no /proc")
+	}
+	pids := FindByComm(strings.TrimSpace(string(b)))
+	if !slices.Contains(pids, os.Getpid()) {
+		t.Fatalf("FindByComm(%q) = %v, want this process (%d) among them", strings.TrimSpace(string(b)), pids, os.Getpid())
+	}
+	if got := FindByComm("no-such-process-name"); len(got) != 0 {
+		t.Fatalf("FindByComm of a missing name = %v", got)
+	}
 }

@@ -60,6 +60,10 @@ type Scenario struct {
 	// Backend scenarios need Redis or PostgreSQL; they run by default only
 	// with Config.Backends.
 	Backend bool
+	// BackendComm names the backend server process (its /proc comm) whose
+	// CPU per request the run reports beside the sidecar's: a publish is
+	// bounded by the broker when the broker spends more.
+	BackendComm string
 }
 
 // Scenarios are the suite's request kinds, by name.
@@ -68,16 +72,16 @@ var Scenarios = []Scenario{
 	{Name: "state-save", Title: `POST /v1.0/state/statestore [{"key":"k1","value":{"a":1}}]`, Method: "POST", Path: "/v1.0/state/statestore", Body: `[{"key":"k1","value":{"a":1}}]`},
 	{Name: "state-get", Title: "GET /v1.0/state/statestore/k1", Method: "GET", Path: "/v1.0/state/statestore/k1"},
 	// Backend stores (Redis and PostgreSQL on loopback, .ci/services.sh).
-	{Name: "redis-state-save", Title: `POST /v1.0/state/redisstore [{"key":"k1","value":{"a":1}}] (state.redis)`, Method: "POST", Path: "/v1.0/state/redisstore", Body: `[{"key":"k1","value":{"a":1}}]`, Backend: true},
-	{Name: "redis-state-get", Title: "GET /v1.0/state/redisstore/k1 (state.redis)", Method: "GET", Path: "/v1.0/state/redisstore/k1", Backend: true},
+	{Name: "redis-state-save", Title: `POST /v1.0/state/redisstore [{"key":"k1","value":{"a":1}}] (state.redis)`, Method: "POST", Path: "/v1.0/state/redisstore", Body: `[{"key":"k1","value":{"a":1}}]`, Backend: true, BackendComm: "redis-server"},
+	{Name: "redis-state-get", Title: "GET /v1.0/state/redisstore/k1 (state.redis)", Method: "GET", Path: "/v1.0/state/redisstore/k1", Backend: true, BackendComm: "redis-server"},
 	{Name: "pg-state-save", Title: `POST /v1.0/state/pgstore [{"key":"k1","value":{"a":1}}] (state.postgresql)`, Method: "POST", Path: "/v1.0/state/pgstore", Body: `[{"key":"k1","value":{"a":1}}]`, Backend: true},
 	{Name: "pg-state-get", Title: "GET /v1.0/state/pgstore/k1 (state.postgresql)", Method: "GET", Path: "/v1.0/state/pgstore/k1", Backend: true},
 	{Name: "invoke", Title: "POST /v1.0/invoke/bench/method/neworder", Method: "POST", Path: "/v1.0/invoke/" + AppID + "/method/neworder", Body: `{"orderId":1}`},
 	{Name: "publish", Title: "POST /v1.0/publish/pubsub/orders (delivered to the app)", Method: "POST", Path: "/v1.0/publish/pubsub/orders", Body: `{"orderId":1}`, Deliveries: true},
 	// Brokers (Redis Streams, NATS JetStream): publish with delivery.
-	{Name: "redis-publish", Title: "POST /v1.0/publish/redispubsub/bench-orders (pubsub.redis, delivered to the app)", Method: "POST", Path: "/v1.0/publish/redispubsub/bench-orders", Body: `{"orderId":1}`, Deliveries: true, Backend: true},
-	{Name: "jetstream-publish", Title: "POST /v1.0/publish/jspubsub/bench-orders (pubsub.jetstream, delivered to the app)", Method: "POST", Path: "/v1.0/publish/jspubsub/bench-orders", Body: `{"orderId":1}`, Deliveries: true, Backend: true},
-	{Name: "jetstream-parallel-publish", Title: "POST /v1.0/publish/jsparpubsub/bench-orders-par (pubsub.jetstream, concurrency: parallel, delivered to the app)", Method: "POST", Path: "/v1.0/publish/jsparpubsub/bench-orders-par", Body: `{"orderId":1}`, Deliveries: true, Backend: true},
+	{Name: "redis-publish", Title: "POST /v1.0/publish/redispubsub/bench-orders (pubsub.redis, delivered to the app)", Method: "POST", Path: "/v1.0/publish/redispubsub/bench-orders", Body: `{"orderId":1}`, Deliveries: true, Backend: true, BackendComm: "redis-server"},
+	{Name: "jetstream-publish", Title: "POST /v1.0/publish/jspubsub/bench-orders (pubsub.jetstream, delivered to the app)", Method: "POST", Path: "/v1.0/publish/jspubsub/bench-orders", Body: `{"orderId":1}`, Deliveries: true, Backend: true, BackendComm: "nats-server"},
+	{Name: "jetstream-parallel-publish", Title: "POST /v1.0/publish/jsparpubsub/bench-orders-par (pubsub.jetstream, concurrency: parallel, delivered to the app)", Method: "POST", Path: "/v1.0/publish/jsparpubsub/bench-orders-par", Body: `{"orderId":1}`, Deliveries: true, Backend: true, BackendComm: "nats-server"},
 	{Name: "direct", Title: "POST /neworder, the app called directly (no sidecar)", Method: "POST", Path: "/neworder", Body: `{"orderId":1}`, Direct: true},
 }
 

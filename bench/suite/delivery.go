@@ -33,7 +33,7 @@ type Delivery struct {
 // the measured run (no warm-up of its own) publishes; afterwards it waits
 // until the app counted every accepted publish, or until the count stops
 // moving for 10 s.
-func measureDeliveries(ctx context.Context, sc Scenario, t loadgen.Target, pid, conns, appPort int, cfg Config) (*loadgen.Result, *Delivery, error) {
+func measureDeliveries(ctx context.Context, sc Scenario, t loadgen.Target, pid, backend, conns, appPort int, cfg Config) (*loadgen.Result, *Delivery, error) {
 	t.Path = sc.Path
 	req := loadgen.Request{Method: sc.Method, Path: sc.Path, Host: t.Host, Body: []byte(sc.Body),
 		Header: []loadgen.Header{{Name: "Content-Type", Value: "application/json"}}}
@@ -50,7 +50,7 @@ func measureDeliveries(ctx context.Context, sc Scenario, t loadgen.Target, pid, 
 	}
 	res, err := loadgen.Run(ctx, loadgen.Config{
 		Label: sc.Name, Target: t, Request: req.Encode(), Conns: conns,
-		Duration: cfg.Duration, PID: pid,
+		Duration: cfg.Duration, PID: pid, BackendPID: backend,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -254,10 +254,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 					var res *loadgen.Result
 					var dl *Delivery
 					var err error
+					bpid := backendPID(sc)
 					if sc.Deliveries {
-						res, dl, err = measureDeliveries(ctx, sc, tg, pid, conns, s.appPort(cfg), cfg)
+						res, dl, err = measureDeliveries(ctx, sc, tg, pid, bpid, conns, s.appPort(cfg), cfg)
 					} else {
-						res, err = measure(ctx, sc, tg, pid, conns, cfg)
+						res, err = measure(ctx, sc, tg, pid, bpid, conns, cfg)
 					}
 					if err != nil {
 						return nil, fmt.Errorf("suite: %s %s c=%d: %w", target, sc.Name, conns, err)
@@ -274,6 +275,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 					side := "–"
 					if res.Sidecar != nil {
 						side = fmt.Sprintf("%.1f µs", res.Sidecar.CPUPerReqUS)
+					}
+					if res.Backend != nil {
+						side += fmt.Sprintf("  %s CPU/req %.1f µs", sc.BackendComm, res.Backend.CPUPerReqUS)
 					}
 					logf("round %d  %-7s %-10s c=%-3d  %9.0f req/s  p50 %8.1f µs  p99 %9.1f µs  sidecar CPU/req %s  errors %d non-2xx %d",
 						round, target, sc.Name, conns, res.RPS, res.Latency.P50, res.Latency.P99, side, res.Errors, res.Non2xx)
@@ -321,13 +325,26 @@ func startOnce(ctx context.Context, s Sidecar, cfg Config, resources, logs strin
 	return c.waitStatus(ctx, s.target(), "/v1.0/healthz", 204, 30*time.Second)
 }
 
-func measure(ctx context.Context, sc Scenario, t loadgen.Target, pid, conns int, cfg Config) (*loadgen.Result, error) {
+func measure(ctx context.Context, sc Scenario, t loadgen.Target, pid, backend, conns int, cfg Config) (*loadgen.Result, error) {
 	t.Path = sc.Path
 	req := loadgen.Request{Method: sc.Method, Path: sc.Path, Host: t.Host, Body: []byte(sc.Body)}
 	return loadgen.Run(ctx, loadgen.Config{
 		Label: sc.Name, Target: t, Request: req.Encode(), Conns: conns,
-		Duration: cfg.Duration, Warmup: cfg.Warmup, PID: pid,
+		Duration: cfg.Duration, Warmup: cfg.Warmup, PID: pid, BackendPID: backend,
 	})
+}
+
+// backendPID is the scenario's backend server process, 0 when it has none
+// or it is not found (then no backend CPU is reported). With several, the
+// oldest (lowest pid) is taken: the one the services script started.
+func backendPID(sc Scenario) int {
+	if sc.BackendComm == "" {
+		return 0
+	}
+	if pids := proc.FindByComm(sc.BackendComm); len(pids) > 0 {
+		return pids[0]
+	}
+	return 0
 }
 
 // check sends each scenario's request once; the first request also seeds

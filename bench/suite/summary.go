@@ -20,16 +20,19 @@ type Summary struct {
 	P999        float64 `json:"p99_9_us"`
 	Max         float64 `json:"max_us"`
 	CPUPerReqUS float64 `json:"sidecar_cpu_per_req_us,omitempty"`
-	RSS         int64   `json:"sidecar_rss_bytes,omitempty"` // largest end-of-run RSS
-	GenCPUUS    float64 `json:"generator_cpu_per_req_us"`
-	Errors      int64   `json:"errors"`
-	Non2xx      int64   `json:"non_2xx"`
+	// BackendCPUUS is the backend server's CPU per request (Scenario.BackendComm).
+	BackendCPUUS float64 `json:"backend_cpu_per_req_us,omitempty"`
+	RSS          int64   `json:"sidecar_rss_bytes,omitempty"` // largest end-of-run RSS
+	GenCPUUS     float64 `json:"generator_cpu_per_req_us"`
+	Errors       int64   `json:"errors"`
+	Non2xx       int64   `json:"non_2xx"`
 	// GenBound is set when the load generator used ~all of its CPU in some
 	// round: req/s is then the generator's limit as much as the target's.
 	GenBound bool `json:"generator_bound,omitempty"`
 	// Publish scenarios: deliveries counted at the app, summed over rounds,
 	// and the median delivered rate.
 	Accepted      int64   `json:"accepted,omitempty"`
+	InWindow      int64   `json:"delivered_in_window,omitempty"`
 	Delivered     int64   `json:"delivered,omitempty"`
 	DeliveredRate float64 `json:"delivered_per_s,omitempty"`
 	// Curve is the percentile curve of the round with the median req/s.
@@ -115,6 +118,14 @@ func summarize(runs []RunRecord, sidecars []Sidecar) []Summary {
 				return r.Sidecar.CPUPerReqUS
 			})
 		}
+		if rs[0].Backend != nil {
+			s.BackendCPUUS = pick(func(r *loadgen.Result) float64 {
+				if r.Backend == nil {
+					return 0
+				}
+				return r.Backend.CPUPerReqUS
+			})
+		}
 		for _, r := range rs {
 			for _, w := range r.Warnings {
 				s.GenBound = s.GenBound || strings.Contains(w, "CPU-bound")
@@ -129,6 +140,7 @@ func summarize(runs []RunRecord, sidecars []Sidecar) []Summary {
 			rates := make([]float64, len(ds))
 			for i, d := range ds {
 				s.Accepted += d.Accepted
+				s.InWindow += d.InWindow
 				s.Delivered += d.Delivered
 				rates[i] = d.DeliveredRate
 			}

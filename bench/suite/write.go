@@ -109,7 +109,7 @@ func (r *Report) Markdown() string {
 		hasDeliveries = hasDeliveries || s.Accepted > 0
 	}
 	if hasDeliveries {
-		b.WriteString("| publish scenario | conns | target | published req/s | delivered msg/s | delivered / accepted (all rounds) | p99 publish |\n|---|---|---|---|---|---|---|\n")
+		b.WriteString("| publish scenario | conns | target | published req/s | delivered msg/s | delivered within the window | delivered / accepted (all rounds) | p99 publish | sidecar CPU/msg | broker CPU/msg |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range r.Summaries {
 			if s.Accepted == 0 {
 				continue
@@ -118,8 +118,12 @@ func (r *Report) Markdown() string {
 			if s.Delivered < s.Accepted {
 				mark = " ⚠ missing"
 			}
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %d / %d%s | %s |\n", s.Scenario, s.Conns, s.Target, report.Rate(s.RPS),
-				report.Rate(s.DeliveredRate), s.Delivered, s.Accepted, mark, report.Micros(s.P99))
+			broker := "–"
+			if s.BackendCPUUS > 0 {
+				broker = fmt.Sprintf("%.1f µs", s.BackendCPUUS)
+			}
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %.1f %% | %d / %d%s | %s | %.1f µs | %s |\n", s.Scenario, s.Conns, s.Target, report.Rate(s.RPS),
+				report.Rate(s.DeliveredRate), 100*float64(s.InWindow)/float64(s.Accepted), s.Delivered, s.Accepted, mark, report.Micros(s.P99), s.CPUPerReqUS, broker)
 		}
 		b.WriteString("\n")
 	}
