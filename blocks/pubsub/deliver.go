@@ -101,9 +101,13 @@ func (a *API) Start(ctx context.Context, app App, declarative []resources.Subscr
 			if w <= 0 {
 				w = 64
 			}
+			target := *pt
+			if at, ok := c.PS.(AnswerTimeouter); ok {
+				target.Timeout = at.AnswerTimeout(req)
+			}
 			d.pipes = make([]*pipe, lanes)
 			for i := range d.pipes {
-				d.pipes[i] = newPipe(ctx, d, *pt)
+				d.pipes[i] = newPipe(ctx, d, target)
 			}
 			err = ws.SubscribeWindowed(ctx, req, w, d.handleAsync)
 		} else {

@@ -26,6 +26,9 @@ type PipeTarget struct {
 	APIToken string // APP_API_TOKEN, sent as dapr-api-token
 	// Window is how many messages of a topic may be in flight (default 64).
 	Window int
+	// Timeout, when set, gives the connection up once the app has sent
+	// nothing for that long while deliveries wait for their answers.
+	Timeout time.Duration
 }
 
 type pend struct {
@@ -220,6 +223,9 @@ func (p *pipe) elapsed(f *pend) time.Duration {
 // reader matches the app's answers to the pending deliveries, in order.
 func (p *pipe) reader(ctx context.Context, c net.Conn) {
 	ar := answerReader{c: c, buf: make([]byte, 16<<10)}
+	if p.target.Timeout > 0 {
+		ar.timeout, ar.waiting, ar.conn = p.target.Timeout, p.waiting, c
+	}
 	for {
 		status, body, keepAlive, err := ar.next()
 		if err != nil {
@@ -265,12 +271,17 @@ var errAnswerTooLarge = errors.New("pubsub: the app's answer to a delivery is to
 // data plane's response parser, in one reused buffer. The body returned by
 // next is valid until the following call.
 type answerReader struct {
-	c    io.Reader // the connection
-	buf  []byte
-	r, w int // unread bytes are buf[r:w]
-	head http1.Response
-	dec  http1.ChunkedDecoder
-	body []byte // a body that did not fit in buf, or a chunked one
+	c io.Reader // the connection
+	// timeout, when set, bounds each read while waiting() says answers
+	// are owed (an idle connection waits without a deadline); conn is c.
+	timeout time.Duration
+	waiting func() bool
+	conn    net.Conn
+	buf     []byte
+	r, w    int // unread bytes are buf[r:w]
+	head    http1.Response
+	dec     http1.ChunkedDecoder
+	body    []byte // a body that did not fit in buf, or a chunked one
 }
 
 // fill reads more bytes into buf after compacting it, growing it when a
@@ -285,6 +296,7 @@ func (ar *answerReader) fill() error {
 		copy(nb, ar.buf[:ar.w])
 		ar.buf = nb
 	}
+	ar.deadline()
 	n, err := ar.c.Read(ar.buf[ar.w:])
 	ar.w += n
 	if n > 0 {
@@ -294,6 +306,26 @@ func (ar *answerReader) fill() error {
 		err = io.ErrNoProgress
 	}
 	return err
+}
+
+// deadline arms (or clears) the read deadline before a blocking read; the
+// runtime's poller keeps it, no system call.
+func (ar *answerReader) deadline() {
+	if ar.timeout <= 0 {
+		return
+	}
+	var t time.Time
+	if ar.waiting() {
+		t = time.Now().Add(ar.timeout)
+	}
+	_ = ar.conn.SetReadDeadline(t)
+}
+
+// waiting reports whether answers are owed on the current connection.
+func (p *pipe) waiting() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ph < len(p.pending)
 }
 
 // next returns the next final answer (1xx interim answers are skipped).

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,5 +100,111 @@ func TestPipelinedDelivery(t *testing.T) {
 		} else if n > next {
 			t.Fatalf("message %d delivered before %d", n, next)
 		}
+	}
+}
+
+// timeoutBus is the in-memory queue with an answer timeout, as Redis
+// Streams (processingTimeout) and JetStream (ackWait) have.
+type timeoutBus struct{ *memory.Bus }
+
+func (timeoutBus) AnswerTimeout(pubsub.SubscribeRequest) time.Duration { return 300 * time.Millisecond }
+
+// TestPipelinedDeliveryAnswerTimeout: an app that never answers a delivery
+// does not stall the topic: after the component's answer timeout the
+// connection is given up and the message comes again; an idle connection
+// is not cut.
+func TestPipelinedDeliveryAnswerTimeout(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	hung := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/dapr/subscribe" {
+			io.WriteString(w, `[{"pubsubname":"ps","topic":"t","route":"/t"}]`)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		i := strings.Index(string(body), `"data":"`)
+		d := strings.SplitN(string(body[i+8:]), `"`, 2)[0]
+		mu.Lock()
+		got = append(got, d)
+		hang := d == "first" && !hung
+		hung = hung || hang
+		mu.Unlock()
+		if hang {
+			<-r.Context().Done() // never answers; ends when the sidecar hangs up
+			return
+		}
+		w.WriteHeader(200)
+	}))
+	defer srv.Close()
+	host, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	p, _ := strconv.Atoi(port)
+	ch, err := appchannel.New(appchannel.Config{Address: host, Port: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	bus, _ := memory.New("ps", nil)
+	defer bus.Close()
+	api, err := pubsub.New(pubsub.Config{AppID: "app"}, []pubsub.Entry{{Name: "ps", Type: "pubsub.in-memory", Component: timeoutBus{bus}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	api.Start(ctx, ch, nil, &pubsub.PipeTarget{Addr: net.JoinHostPort(host, port), Window: 16})
+	c := api.Lookup([]byte("ps"))
+	publish := func(s string) {
+		in := pubsub.PublishInput{Topic: []byte("t"), ContentType: []byte("text/plain"), Body: []byte(s)}
+		if f := api.Publish(ctx, c, &in); f != nil {
+			t.Fatal(f.Msg)
+		}
+	}
+	count := func(g []string, s string) (n int) {
+		for _, x := range g {
+			if x == s {
+				n++
+			}
+		}
+		return n
+	}
+	// waitTail waits until the deliveries end with tail and the first
+	// message came twice; it returns them.
+	waitTail := func(tail ...string) []string {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			mu.Lock()
+			g := append([]string(nil), got...)
+			mu.Unlock()
+			if len(g) >= len(tail) && slices.Equal(g[len(g)-len(tail):], tail) && count(g, "first") >= 2 {
+				return g
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("deliveries %v, want them to end with %v", g, tail)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	start := time.Now()
+	publish("first")
+	publish("second")
+	// first hangs; after the timeout it comes again, then second (which
+	// the app may have seen once already: it was queued behind first on
+	// the connection given up).
+	g := waitTail("first", "second")
+	if count(g, "first") != 2 {
+		t.Fatalf("deliveries %v: first should come exactly twice", g)
+	}
+	if el := time.Since(start); el < 300*time.Millisecond {
+		t.Errorf("redelivered after %s, before the 300ms answer timeout", el)
+	}
+	// Idle for longer than the timeout, then one more: it is delivered
+	// once (the idle connection was not cut under it).
+	n := len(g)
+	time.Sleep(700 * time.Millisecond)
+	publish("third")
+	if g := waitTail("third"); len(g) != n+1 {
+		t.Fatalf("deliveries %v after an idle spell: want only third added", g)
 	}
 }

@@ -25,6 +25,16 @@ type LaneCounter interface {
 	Lanes(req SubscribeRequest) int
 }
 
+// AnswerTimeouter is implemented by components that hand a message out
+// again when it stays unanswered for some time (Redis Streams'
+// processingTimeout, JetStream's ackWait): a pipelined connection on which
+// the app sent nothing for that long, with deliveries waiting, is given up
+// and its deliveries fail (they come again), as the one-at-a-time path's
+// timeout does. 0: no limit.
+type AnswerTimeouter interface {
+	AnswerTimeout(req SubscribeRequest) time.Duration
+}
+
 // Item is one message a broker hands to an Ordered, with the broker's token
 // for it (a stream entry id, a JetStream message).
 type Item[T any] struct {

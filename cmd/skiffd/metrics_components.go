@@ -607,6 +607,14 @@ func (w winMixin) SubscribeWindowed(ctx context.Context, req pubsub.SubscribeReq
 	return w.ps.(pubsub.WindowedSubscriber).SubscribeWindowed(ctx, req, window, h)
 }
 
+// AnswerTimeout passes the component's answer timeout through (0: none).
+func (w winMixin) AnswerTimeout(req pubsub.SubscribeRequest) time.Duration {
+	if at, ok := w.ps.(pubsub.AnswerTimeouter); ok {
+		return at.AnswerTimeout(req)
+	}
+	return 0
+}
+
 // Lanes passes the component's lane count through (1 when it has none).
 func (w winMixin) Lanes(req pubsub.SubscribeRequest) int {
 	if lc, ok := w.ps.(pubsub.LaneCounter); ok {

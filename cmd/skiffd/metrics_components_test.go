@@ -201,8 +201,9 @@ func TestStateMetricsAsyncGet(t *testing.T) {
 	}
 }
 
-// A component's lanes (Redis Streams' concurrency) survive the decorator:
-// without them every subscription would deliver on one lane.
+// A component's lanes (Redis Streams' concurrency) and answer timeout
+// survive the decorator: without them every subscription would deliver on
+// one lane, with no timeout.
 func TestPubsubMetricsKeepLanes(t *testing.T) {
 	cm := newComponentMetrics("app1", "", enabledMetrics(t))
 	rs, err := psredis.New("redispubsub", map[string]string{"redisHost": "127.0.0.1:1", "consumerID": "c", "concurrency": "7"}, nil)
@@ -217,6 +218,10 @@ func TestPubsubMetricsKeepLanes(t *testing.T) {
 	}
 	if n := lc.Lanes(pubsub.SubscribeRequest{}); n != 7 {
 		t.Fatalf("Lanes = %d, want the component's concurrency 7", n)
+	}
+	at, ok := w.(pubsub.AnswerTimeouter)
+	if !ok || at.AnswerTimeout(pubsub.SubscribeRequest{}) != time.Minute {
+		t.Fatal("lost the answer timeout (processingTimeout, 60s by default)")
 	}
 }
 

@@ -535,6 +535,15 @@ func (j *JetStream) Lanes(pubsub.SubscribeRequest) int {
 	return 1
 }
 
+// AnswerTimeout is ackWait (the server's 30 s when unset): past it the
+// server hands the message out again anyway.
+func (j *JetStream) AnswerTimeout(pubsub.SubscribeRequest) time.Duration {
+	if w := j.opt.Consumer.AckWait; w > 0 {
+		return w
+	}
+	return 30 * time.Second
+}
+
 // SubscribeWindowed is Subscribe with up to window messages (and at most
 // maxAckPending) in flight to the app, in order.
 func (j *JetStream) SubscribeWindowed(ctx context.Context, req pubsub.SubscribeRequest, window int, h pubsub.AsyncHandler) error {

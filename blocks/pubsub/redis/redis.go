@@ -245,6 +245,13 @@ func (s *Streams) deliver(ctx context.Context, topic string, h pubsub.Handler) {
 // each lane on its own connection to the app.
 func (s *Streams) Lanes(pubsub.SubscribeRequest) int { return int(s.opt.Concurrency) }
 
+// AnswerTimeout is processingTimeout: an entry unanswered that long is
+// given up on its connection and delivered again, as the one-at-a-time
+// path's handler timeout does.
+func (s *Streams) AnswerTimeout(pubsub.SubscribeRequest) time.Duration {
+	return s.opt.ProcessingTimeout
+}
+
 // SubscribeWindowed is Subscribe with pipelined delivery: the reader feeds
 // `concurrency` lanes, each with its share of the window in flight (at
 // least one message), so the app sees at most `concurrency` deliveries at
