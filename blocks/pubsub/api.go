@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/skiffd/skiff/dataplane/apierr"
+	"github.com/skiffd/skiff/dataplane/router"
 )
 
 // Entry is one configured pub/sub component.
@@ -72,6 +73,7 @@ type Component struct {
 	inline   bool
 	features Features
 	bulk     BulkPublisher
+	async    AsyncPublisher  // nil: Publish on the worker pool (or inline)
 	obs      IngressObserver // nil: deliveries are not observed (no clock reads)
 
 	allowed, protected  []string
@@ -93,6 +95,9 @@ func New(cfg Config, entries []Entry) (*API, error) {
 			c.inline = ip.InlineSafe()
 		}
 		c.bulk, _ = e.Component.(BulkPublisher)
+		if ap, ok := e.Component.(AsyncPublisher); ok && ap.AsyncPublishes() && !c.inline {
+			c.async = ap
+		}
 		c.obs, _ = e.Component.(IngressObserver)
 		c.allowed = topicList(e.Metadata["allowedTopics"])
 		c.protected = topicList(e.Metadata["protectedTopics"])
@@ -233,12 +238,29 @@ func RawPayload(md map[string]string) (bool, error) {
 // Publish wraps the body as daprd does and hands it to c. It may run on an
 // event loop only when c.InlineSafe().
 func (a *API) Publish(ctx context.Context, c *Component, in *PublishInput) *Failure {
-	raw, err := RawPayload(in.Metadata)
-	if err != nil {
-		return failf(apierr.PubsubRequestMetadata, "failed deserializing metadata. Error: %s", err)
-	}
 	sc := scratchPool.Get().(*scratch)
 	defer sc.release()
+	req, f := a.prepare(sc, c, in)
+	if f != nil {
+		return f
+	}
+	if err := c.PS.Publish(ctx, req); err != nil {
+		return publishFailure(c, req.Topic, err)
+	}
+	return nil
+}
+
+func publishFailure(c *Component, topic string, err error) *Failure {
+	return failf(apierr.PubsubPublishMessage, "error when publishing to topic %s in pubsub %s: %s", topic, c.Name, err)
+}
+
+// prepare builds the message to publish in sc (the envelope, scoping
+// checked); the request it returns lives in sc.
+func (a *API) prepare(sc *scratch, c *Component, in *PublishInput) (*PublishRequest, *Failure) {
+	raw, err := RawPayload(in.Metadata)
+	if err != nil {
+		return nil, failf(apierr.PubsubRequestMetadata, "failed deserializing metadata. Error: %s", err)
+	}
 	var data []byte
 	if raw {
 		data = append([]byte(nil), in.Body...)
@@ -246,13 +268,13 @@ func (a *API) Publish(ctx context.Context, c *Component, in *PublishInput) *Fail
 		var f *Failure
 		sc.buf, f = a.envelope(sc.buf[:0], &sc.tp, c, in)
 		if f != nil {
-			return f
+			return nil, f
 		}
 		data = append(make([]byte, 0, len(sc.buf)), sc.buf...)
 	}
 	topic := a.intern(in.Topic)
 	if !c.PublishAllowed(topic) {
-		return failf(apierr.PubsubForbidden, "topic %s is not allowed for app id %s", topic, a.appID)
+		return nil, failf(apierr.PubsubForbidden, "topic %s is not allowed for app id %s", topic, a.appID)
 	}
 	// The request lives in the pooled scratch: components must not keep
 	// the pointer (they own Data, not the request).
@@ -261,10 +283,59 @@ func (a *API) Publish(ctx context.Context, c *Component, in *PublishInput) *Fail
 	if len(in.ContentType) > 0 {
 		req.ContentType = a.intern(in.ContentType)
 	}
-	if err := c.PS.Publish(ctx, req); err != nil {
-		return failf(apierr.PubsubPublishMessage, "error when publishing to topic %s in pubsub %s: %s", topic, c.Name, err)
+	return req, nil
+}
+
+// publishAsync publishes through an AsyncPublisher and suspends the
+// exchange; the component's completion answers it. Everything the
+// component keeps was copied out of the request by prepare.
+func (a *API) publishAsync(c *router.Ctx, comp *Component, in *PublishInput) {
+	sc := scratchPool.Get().(*scratch)
+	req, f := a.prepare(sc, comp, in)
+	if f != nil {
+		sc.release()
+		answer(c, f)
+		return
 	}
-	return nil
+	p := newPendingPub()
+	p.c, p.comp, p.topic = c, comp, req.Topic
+	p.resume = c.Suspend()
+	comp.async.PublishAsync(req, p.fn)
+	sc.release()
+}
+
+// pendingPub is a suspended publish: pooled, its completion bound once.
+type pendingPub struct {
+	c      *router.Ctx
+	comp   *Component
+	topic  string
+	resume func()
+	fn     func(error) // p.complete
+}
+
+// pendingPubPool has no New: the method value would refer back to the
+// pool (an initialisation cycle); newPendingPub binds it.
+var pendingPubPool sync.Pool
+
+func newPendingPub() *pendingPub {
+	if p, ok := pendingPubPool.Get().(*pendingPub); ok {
+		return p
+	}
+	p := &pendingPub{}
+	p.fn = p.complete
+	return p
+}
+
+func (p *pendingPub) complete(err error) {
+	c, comp, topic, resume := p.c, p.comp, p.topic, p.resume
+	*p = pendingPub{fn: p.fn}
+	pendingPubPool.Put(p)
+	if err != nil {
+		answer(c, publishFailure(comp, topic, err))
+	} else {
+		c.SetStatus(204)
+	}
+	resume()
 }
 
 // scratch is a publish's pooled working memory.

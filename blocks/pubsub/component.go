@@ -64,6 +64,19 @@ type WindowedSubscriber interface {
 // AsyncHandler starts the delivery of msg; done(nil) acknowledges it.
 type AsyncHandler func(ctx context.Context, msg *Message, done func(error))
 
+// AsyncPublisher is implemented by components that publish without a
+// goroutine per request (Redis Streams gathers the XADDs of many requests
+// into one pipeline): the block then publishes from the event loop and
+// answers once done is called. AsyncPublishes false (a decorator over a
+// component without it) means Publish only.
+type AsyncPublisher interface {
+	AsyncPublishes() bool
+	// PublishAsync must not wait. req is as for Publish: the component
+	// owns req.Data and keeps copies of the other fields, not req; done is
+	// called exactly once, from any goroutine.
+	PublishAsync(req *PublishRequest, done func(error))
+}
+
 // InlinePublisher is implemented by components whose Publish never waits
 // (in memory): the block then publishes on the event loop.
 type InlinePublisher interface{ InlineSafe() bool }

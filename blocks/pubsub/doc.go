@@ -1,6 +1,7 @@
 // Package pubsub is Dapr's publish/subscribe building block: the component
 // interface brokers implement (PubSub and its optional extensions
-// BulkPublisher, BulkSubscriber, InlinePublisher, ReadyNotifier), the
+// BulkPublisher, BulkSubscriber, WindowedSubscriber, LaneCounter,
+// AnswerTimeouter, AsyncPublisher, InlinePublisher, ReadyNotifier), the
 // block's logic (CloudEvent envelopes exactly as daprd 1.18 builds them,
 // scoping, subscriptions with CEL routing rules, delivery to the app with
 // daprd's SUCCESS / RETRY / DROP semantics and dead-letter topics), and a
@@ -15,7 +16,10 @@
 //     map. Nothing the component keeps points into a request.
 //   - A component whose Publish may wait (network brokers) does not report
 //     InlineSafe; its requests are moved to the worker pool with Offload
-//     before anything is read. Bulk publish always runs on the pool.
+//     before anything is read, unless it is an AsyncPublisher (Redis
+//     Streams): then the message is built on the loop as above, the
+//     exchange is suspended and the component's completion answers it from
+//     its own goroutine. Bulk publish always runs on the pool.
 //   - Delivery runs on the components' goroutines, never on an event loop:
 //     pipelined on one keep-alive connection per subscription (pipe.go)
 //     when the component supports windowed delivery and the app channel has

@@ -37,10 +37,15 @@ func (a *API) Routes() []router.Route {
 }
 
 // inlineOrOffload runs serve on the loop when the named component's publish
-// never waits, and on the worker pool otherwise.
+// never waits, publishes asynchronously from the loop when the component
+// can (AsyncPublisher), and runs serve on the worker pool otherwise.
 func (a *API) inlineOrOffload(serve router.Handler) router.Handler {
 	return func(c *router.Ctx) {
 		if comp := a.Lookup(c.ParamDecoded(0)); comp != nil && !comp.InlineSafe() {
+			if comp.async != nil && c.CanSuspend() {
+				a.servePublishWith(c, true)
+				return
+			}
 			c.Offload(serve)
 			return
 		}
@@ -84,7 +89,11 @@ func (a *API) serveNoName(c *router.Ctx) {
 	answer(c, &Failure{apierr.PubsubEmpty, "pubsub name is empty"})
 }
 
-func (a *API) servePublish(c *router.Ctx) {
+func (a *API) servePublish(c *router.Ctx) { a.servePublishWith(c, false) }
+
+// servePublishWith reads a publish request and publishes it, through the
+// component's AsyncPublisher when async.
+func (a *API) servePublishWith(c *router.Ctx, async bool) {
 	comp, topic, f := a.validate(c)
 	if f != nil {
 		answer(c, f)
@@ -100,6 +109,10 @@ func (a *API) servePublish(c *router.Ctx) {
 	}
 	if len(c.Trace) > 0 {
 		in.TraceParent, in.TraceExact = c.Trace, true
+	}
+	if async {
+		a.publishAsync(c, comp, &in)
+		return
 	}
 	if f := a.Publish(c.Context(), comp, &in); f != nil {
 		answer(c, f)

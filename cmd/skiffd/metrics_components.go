@@ -586,6 +586,53 @@ func (p *metricPubsub) InlineSafe() bool {
 	return ok && ip.InlineSafe()
 }
 
+// AsyncPublishes is the component's (false when it has no AsyncPublisher).
+func (p *metricPubsub) AsyncPublishes() bool {
+	ap, ok := p.PubSub.(pubsub.AsyncPublisher)
+	return ok && ap.AsyncPublishes()
+}
+
+// PublishAsync records the publish when the component completes it; the
+// record is pooled with its completion bound once, so that metrics add no
+// allocation per publish.
+func (p *metricPubsub) PublishAsync(req *pubsub.PublishRequest, done func(error)) {
+	ap := p.PubSub.(pubsub.AsyncPublisher)
+	if req.DeadLetter {
+		ap.PublishAsync(req, done)
+		return
+	}
+	r := newAsyncRecord()
+	r.s, r.start, r.done = p.successSeries(&p.egress, p.cm.egress, req.Topic), time.Now(), done
+	ap.PublishAsync(req, r.fn)
+}
+
+type asyncRecord struct {
+	s     *series
+	start time.Time
+	done  func(error)
+	fn    func(error) // r.complete
+}
+
+// asyncRecordPool has no New: the bound method would refer back to the pool.
+var asyncRecordPool sync.Pool
+
+func newAsyncRecord() *asyncRecord {
+	if r, ok := asyncRecordPool.Get().(*asyncRecord); ok {
+		return r
+	}
+	r := &asyncRecord{}
+	r.fn = r.complete
+	return r
+}
+
+func (r *asyncRecord) complete(err error) {
+	s, start, done := r.s, r.start, r.done
+	r.s, r.done = nil, nil
+	asyncRecordPool.Put(r)
+	s.observe(start, err == nil)
+	done(err)
+}
+
 // SubscriptionsReady passes the notice on to components that want it.
 func (p *metricPubsub) SubscriptionsReady() {
 	if r, ok := p.PubSub.(pubsub.ReadyNotifier); ok {

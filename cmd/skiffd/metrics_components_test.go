@@ -225,6 +225,50 @@ func TestPubsubMetricsKeepLanes(t *testing.T) {
 	}
 }
 
+// asyncPS publishes asynchronously (as pubsub.redis), answering err.
+type asyncPS struct {
+	pubsub.PubSub
+	err error
+}
+
+func (a *asyncPS) AsyncPublishes() bool { return true }
+func (a *asyncPS) PublishAsync(req *pubsub.PublishRequest, done func(error)) {
+	go done(a.err)
+}
+
+// Asynchronous publishes are counted as the synchronous ones, on
+// completion; a component without them is reported as such.
+func TestPubsubMetricsAsyncPublish(t *testing.T) {
+	m := enabledMetrics(t)
+	cm := newComponentMetrics("app1", "", m)
+	bus, _ := psmemory.New("pubsub", nil)
+	defer bus.Close()
+	plain := cm.wrapPubsubs([]pubsub.Entry{{Name: "pubsub", Component: bus}})[0].Component
+	if ap, ok := plain.(pubsub.AsyncPublisher); ok && ap.AsyncPublishes() {
+		t.Fatal("the in-memory bus reported as publishing asynchronously")
+	}
+	a := &asyncPS{PubSub: bus}
+	w := cm.wrapPubsubs([]pubsub.Entry{{Name: "asyncps", Component: a}})[0].Component
+	ap, ok := w.(pubsub.AsyncPublisher)
+	if !ok || !ap.AsyncPublishes() {
+		t.Fatal("lost AsyncPublisher")
+	}
+	for _, e := range []error{nil, nil, errors.New("down")} {
+		a.err = e
+		done := make(chan error, 1)
+		ap.PublishAsync(&pubsub.PublishRequest{Topic: "orders", Data: []byte(`{}`)}, func(err error) { done <- err })
+		if err := <-done; (err == nil) != (e == nil) {
+			t.Fatalf("completion %v, want %v", err, e)
+		}
+	}
+	for ok, n := range map[string]float64{"true": 2, "false": 1} {
+		eg := map[string]string{"app_id": "app1", "component": "asyncps", "topic": "orders", "success": ok}
+		if v := value(t, m, "dapr_component_pubsub_egress_count", eg); v != n {
+			t.Errorf("egress_count success=%s = %v, want %v", ok, v, n)
+		}
+	}
+}
+
 func TestPubsubMetricsKeepBehavioursAndCount(t *testing.T) {
 	m := enabledMetrics(t)
 	cm := newComponentMetrics("app1", "", m)

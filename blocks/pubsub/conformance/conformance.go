@@ -61,6 +61,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("AtLeastOnce", func(t *testing.T) { atLeastOnce(t, h) })
 	t.Run("BulkPublish", func(t *testing.T) { bulkPublish(t, h) })
 	t.Run("Close", func(t *testing.T) { closeTest(t, h) })
+	t.Run("PublishAsync", func(t *testing.T) { publishAsync(t, h) })
 	t.Run("Windowed", func(t *testing.T) { windowedRoundTrip(t, h) })
 	t.Run("WindowedAtLeastOnce", func(t *testing.T) { windowedAtLeastOnce(t, h) })
 	t.Run("WindowedRestart", func(t *testing.T) { windowedRestart(t, h) })
@@ -238,4 +239,48 @@ func closeTest(t *testing.T, h Harness) {
 		t.Error("publish after Close succeeded")
 	}
 	_ = ps.Close() // idempotent
+}
+
+// publishAsync: messages published through AsyncPublisher, many at once,
+// are all acknowledged (done nil) and all delivered, in order where the
+// broker keeps it; after Close a publish fails.
+func publishAsync(t *testing.T, h Harness) {
+	ps, topic, ctx := setup(t, h)
+	ap, ok := ps.(pubsub.AsyncPublisher)
+	if !ok || !ap.AsyncPublishes() {
+		t.Skip("component has no asynchronous publishing")
+	}
+	const n = 300
+	r := newRecorder(n, nil)
+	if err := ps.Subscribe(ctx, pubsub.SubscribeRequest{Topic: topic}, r.handle); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		// One at a time in order, without waiting: a batching publisher
+		// must keep their order.
+		ap.PublishAsync(&pubsub.PublishRequest{Topic: topic, Data: payload(i)}, func(err error) { errs <- err })
+	}
+	for i := 0; i < n; i++ {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatalf("publish: %v", err)
+			}
+		case <-time.After(h.Wait):
+			t.Fatalf("%d of %d publishes never completed", n-i, n)
+		}
+	}
+	r.wait(t, h.Wait)
+	checkAll(t, h, r, n)
+	_ = ps.Close()
+	ap.PublishAsync(&pubsub.PublishRequest{Topic: topic, Data: payload(0)}, func(err error) { errs <- err })
+	select {
+	case err := <-errs:
+		if err == nil {
+			t.Error("publish after Close succeeded")
+		}
+	case <-time.After(h.Wait):
+		t.Fatal("publish after Close never completed")
+	}
 }

@@ -22,6 +22,11 @@
 // are claimed with XAUTOCLAIM and delivered, unless they are still queued
 // or being delivered here.
 //
+// Publishing: PublishAsync (the block's path from the event loop) queues
+// the message for one publisher goroutine that sends everything queued
+// meanwhile as one pipeline (DoMulti) and completes each publish with its
+// XADD's answer; Publish (behind a resiliency policy) is one XADD.
+//
 // Buffer ownership: Publish copies req.Data into the command; a delivered
 // Message's Data is a fresh slice the handler may read until it returns.
 package redis

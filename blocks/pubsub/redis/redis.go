@@ -37,11 +37,30 @@ type Streams struct {
 	conn *redisconn.Conn
 	log  *slog.Logger
 
-	mu     sync.Mutex
+	mu     sync.RWMutex
 	closed bool
 	stop   chan struct{}
 	wg     sync.WaitGroup
+
+	pubs chan pubItem // PublishAsync's queue, for the publisher
 }
+
+// pubItem is one queued asynchronous publish.
+type pubItem struct {
+	req  pubsub.PublishRequest
+	done func(error)
+	err  error
+}
+
+// Asynchronous publishing: one publisher goroutine sends everything that
+// queued while its previous pipeline was out as one DoMulti, so many
+// publishes share a write and a goroutine wake-up instead of each taking a
+// worker goroutine and a flush of its own.
+const (
+	pubQueue      = 4096
+	pubBatch      = 256
+	publishExpiry = 30 * time.Second // a batch's bound when Redis does not answer
+)
 
 // ParseOptions reads the pub/sub metadata (consumerID, processingTimeout,
 // redeliverInterval, queueDepth, concurrency, maxLenApprox).
@@ -86,11 +105,116 @@ func New(name string, md map[string]string, log *slog.Logger) (*Streams, error) 
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Streams{
+	s := &Streams{
 		name: name, opt: opt, log: log,
 		conn: redisconn.New(co, "pubsub.redis "+name, log, nil),
 		stop: make(chan struct{}),
-	}, nil
+		pubs: make(chan pubItem, pubQueue),
+	}
+	s.wg.Go(s.publisher)
+	return s, nil
+}
+
+// AsyncPublishes: publishes are batched (pubsub.AsyncPublisher).
+func (s *Streams) AsyncPublishes() bool { return true }
+
+// PublishAsync queues the XADD for the publisher; a full queue or a closed
+// component fails at once.
+func (s *Streams) PublishAsync(req *pubsub.PublishRequest, done func(error)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		go done(pubsub.ErrClosed) // never from inside the caller
+		return
+	}
+	select {
+	case s.pubs <- pubItem{req: *req, done: done}:
+	default:
+		go done(fmt.Errorf("publish: %w (%d publishes waiting for Redis)", pubsub.ErrQueueFull, pubQueue))
+	}
+}
+
+func (s *Streams) publisher() {
+	batch := make([]pubItem, 0, pubBatch)
+	cmds := make(rueidis.Commands, 0, pubBatch)
+	for {
+		select {
+		case it := <-s.pubs:
+			batch = append(batch[:0], it)
+		case <-s.stop:
+			// Close: nothing more comes (PublishAsync checks closed under
+			// the lock); send what is queued.
+			for {
+				batch = batch[:0]
+			drain:
+				for len(batch) < pubBatch {
+					select {
+					case it := <-s.pubs:
+						batch = append(batch, it)
+					default:
+						break drain
+					}
+				}
+				if len(batch) == 0 {
+					return
+				}
+				cmds = s.sendBatch(batch, cmds)
+				clear(batch)
+			}
+		}
+	more:
+		for len(batch) < pubBatch {
+			select {
+			case it := <-s.pubs:
+				batch = append(batch, it)
+			default:
+				break more
+			}
+		}
+		cmds = s.sendBatch(batch, cmds)
+		clear(batch)
+	}
+}
+
+// sendBatch sends the batch's XADDs in one pipeline and completes each.
+func (s *Streams) sendBatch(batch []pubItem, cmds rueidis.Commands) rueidis.Commands {
+	ctx, cancel := context.WithTimeout(context.Background(), publishExpiry)
+	defer cancel()
+	c, err := s.conn.Client(ctx)
+	if err != nil {
+		for i := range batch {
+			batch[i].done(fmt.Errorf("publish: %w", err))
+		}
+		return cmds
+	}
+	cmds = cmds[:0]
+	for i := range batch {
+		cmd, err := s.xadd(c, &batch[i].req)
+		if err != nil {
+			batch[i].err = err
+			continue
+		}
+		cmds = append(cmds, cmd)
+	}
+	var res []rueidis.RedisResult
+	if len(cmds) > 0 {
+		res = c.DoMulti(ctx, cmds...)
+	}
+	j := 0
+	for i := range batch {
+		if err := batch[i].err; err != nil {
+			batch[i].done(err)
+			continue
+		}
+		err := res[j].Error()
+		j++
+		if err != nil {
+			err = fmt.Errorf("publish: redis streams: %w", err)
+		}
+		batch[i].done(err)
+	}
+	clear(cmds)
+	return cmds[:0]
 }
 
 // Ready is the healthz readiness probe: nil once Redis is connected.

@@ -118,3 +118,27 @@ func pollPending(t *testing.T, c rueidis.Client, topic string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// With Redis unreachable an asynchronous publish fails (the caller answers
+// 500) rather than waiting for the publisher's 30 s bound.
+func TestPublishAsyncRedisDown(t *testing.T) {
+	s, err := New("down", map[string]string{"redisHost": "127.0.0.1:1", "consumerID": "app"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	errs := make(chan error, 2)
+	for range 2 {
+		s.PublishAsync(&pubsub.PublishRequest{Topic: "t", Data: []byte(`{}`)}, func(err error) { errs <- err })
+	}
+	for range 2 {
+		select {
+		case err := <-errs:
+			if err == nil {
+				t.Fatal("publish to an unreachable Redis succeeded")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("publish to an unreachable Redis never completed")
+		}
+	}
+}
