@@ -261,16 +261,20 @@ func (a *API) prepare(sc *scratch, c *Component, in *PublishInput) (*PublishRequ
 	if err != nil {
 		return nil, failf(apierr.PubsubRequestMetadata, "failed deserializing metadata. Error: %s", err)
 	}
-	var data []byte
+	var data, id []byte
 	if raw {
 		data = append([]byte(nil), in.Body...)
 	} else {
 		var f *Failure
-		sc.buf, f = a.envelope(sc.buf[:0], &sc.tp, c, in)
+		var span [2]int
+		sc.buf, span, f = a.envelope(sc.buf[:0], &sc.tp, c, in)
 		if f != nil {
 			return nil, f
 		}
 		data = append(make([]byte, 0, len(sc.buf)), sc.buf...)
+		if span[1] > span[0] {
+			id = data[span[0]:span[1]:span[1]]
+		}
 	}
 	topic := a.intern(in.Topic)
 	if !c.PublishAllowed(topic) {
@@ -279,7 +283,7 @@ func (a *API) prepare(sc *scratch, c *Component, in *PublishInput) (*PublishRequ
 	// The request lives in the pooled scratch: components must not keep
 	// the pointer (they own Data, not the request).
 	req := &sc.req
-	*req = PublishRequest{Topic: topic, Data: data, Metadata: in.Metadata}
+	*req = PublishRequest{Topic: topic, Data: data, Metadata: in.Metadata, EventID: id}
 	if len(in.ContentType) > 0 {
 		req.ContentType = a.intern(in.ContentType)
 	}
@@ -355,7 +359,9 @@ func (s *scratch) release() {
 	scratchPool.Put(s)
 }
 
-func (a *API) envelope(dst []byte, tpBuf *[55]byte, c *Component, in *PublishInput) ([]byte, *Failure) {
+// envelope appends the publish's CloudEvent to dst; idSpan says where its
+// id lies (see Event.IDSpan).
+func (a *API) envelope(dst []byte, tpBuf *[55]byte, c *Component, in *PublishInput) (out []byte, idSpan [2]int, f *Failure) {
 	tp := in.TraceParent
 	if !in.TraceExact {
 		tp = AppendTraceParent(tpBuf[:0], in.TraceParent)
@@ -373,9 +379,9 @@ func (a *API) envelope(dst []byte, tpBuf *[55]byte, c *Component, in *PublishInp
 	}
 	out, err := AppendEnvelope(dst, &ev, c.features)
 	if err != nil {
-		return out, failf(apierr.PubsubCloudEventsSer, "cannot create cloudevent")
+		return out, [2]int{}, failf(apierr.PubsubCloudEventsSer, "cannot create cloudevent")
 	}
-	return out, nil
+	return out, ev.IDSpan, nil
 }
 
 // InlineSafe reports whether publishing to c never waits.

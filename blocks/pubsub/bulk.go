@@ -109,7 +109,7 @@ func (a *API) BulkPublish(ctx context.Context, c *Component, topicB []byte, entr
 				in.TraceParent, in.TraceExact = entryTrace[i], true
 			}
 			var tp [55]byte
-			buf, f := a.envelope(nil, &tp, c, &in)
+			buf, _, f := a.envelope(nil, &tp, c, &in)
 			if f != nil {
 				return nil, f
 			}

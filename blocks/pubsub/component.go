@@ -92,6 +92,10 @@ type PublishRequest struct {
 	Data        []byte
 	ContentType string
 	Metadata    map[string]string
+	// EventID is the CloudEvent id as written in Data (a view into Data)
+	// when the block built the envelope; nil otherwise (raw payloads,
+	// incoming CloudEvents): a component that needs the id parses Data.
+	EventID []byte
 	// DeadLetter marks the block's own publish of a message to its
 	// subscription's dead-letter topic (daprd does not count those as
 	// publishes in its metrics); components ignore it.

@@ -37,6 +37,11 @@ type Event struct {
 	TraceState  []byte
 	Metadata    map[string]string
 	Now         time.Time
+	// IDSpan is set by AppendEnvelope: where the event's id lies, unquoted
+	// and unescaped, in the appended bytes (offsets into the returned
+	// slice); zero when the id needed escaping or came with an incoming
+	// CloudEvent (a broker that needs it reads it from the JSON then).
+	IDSpan [2]int
 }
 
 var errNotObject = errors.New("a CloudEvent must be a JSON object")
@@ -55,6 +60,7 @@ func AppendEnvelope(dst []byte, ev *Event, features Features) ([]byte, error) {
 		}
 	}
 	if IsCloudEventContentType(string(ev.ContentType)) {
+		ev.IDSpan = [2]int{}
 		return appendFromCloudEvent(dst, ev, expiration)
 	}
 	// Overrides: daprd decodes the metadata into its CloudEvent struct with
@@ -105,12 +111,19 @@ func AppendEnvelope(dst []byte, ev *Event, features Features) ([]byte, error) {
 		dst = append(dst, '"')
 	}
 	dst = append(dst, `,"id":`...)
+	ev.IDSpan = [2]int{}
 	if id == "" {
 		dst = append(dst, '"')
+		start := len(dst)
 		dst = AppendUUID(dst)
+		ev.IDSpan = [2]int{start, len(dst)}
 		dst = append(dst, '"')
 	} else {
+		start := len(dst)
 		dst = apierr.AppendJSONString(dst, id)
+		if len(dst)-start == len(id)+2 { // nothing escaped
+			ev.IDSpan = [2]int{start + 1, len(dst) - 1}
+		}
 	}
 	dst = append(dst, `,"pubsubname":`...)
 	dst = apierr.AppendJSONString(dst, string(ev.Pubsub))

@@ -153,3 +153,39 @@ func BenchmarkEnvelope(b *testing.B) {
 		buf, _ = AppendEnvelope(buf[:0], &ev, 0)
 	}
 }
+
+// IDSpan locates the id in the envelope, for brokers that need it
+// (JetStream's Nats-Msg-Id), when the block wrote it plainly.
+func TestEnvelopeIDSpan(t *testing.T) {
+	for _, c := range []struct {
+		ct, body string
+		md       map[string]string
+		want     string // "": no span; "*": a generated id
+	}{
+		{"application/json", `{"a":1}`, nil, "*"},
+		{"text/plain", "hi", map[string]string{"cloudevent.id": "my-id"}, "my-id"},
+		{"text/plain", "hi", map[string]string{"cloudevent.id": `a"b`}, ""},
+		{"application/cloudevents+json", `{"id":"in","specversion":"1.0","source":"s","type":"t"}`, nil, ""},
+	} {
+		ev := Event{Source: "app1", Topic: []byte("orders"), Pubsub: []byte("ps"), ContentType: []byte(c.ct), Data: []byte(c.body), Metadata: c.md, Now: time.Unix(0, 0)}
+		out, err := AppendEnvelope([]byte("prefix"), &ev, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(out[len("prefix"):], &m); err != nil {
+			t.Fatal(err)
+		}
+		sp := ev.IDSpan
+		switch c.want {
+		case "":
+			if sp != [2]int{} {
+				t.Errorf("%s %q: span %v, want none", c.ct, c.body, sp)
+			}
+		default:
+			if sp == [2]int{} || string(out[sp[0]:sp[1]]) != m["id"] || (c.want != "*" && m["id"] != c.want) {
+				t.Errorf("%s %q: span %v (%q), id %v", c.ct, c.body, sp, out[sp[0]:sp[1]], m["id"])
+			}
+		}
+	}
+}

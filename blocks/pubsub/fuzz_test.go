@@ -78,6 +78,10 @@ func FuzzEnvelope(f *testing.F) {
 		if m["topic"] != "t" || m["pubsubname"] != "ps" {
 			t.Fatalf("topic/pubsubname lost: %s", out)
 		}
+		// Where the id was located, the bytes there are the event's id.
+		if sp := ev.IDSpan; sp != [2]int{} && string(out[sp[0]:sp[1]]) != m["id"] {
+			t.Fatalf("IDSpan %v is %q, the event's id is %v", sp, out[sp[0]:sp[1]], m["id"])
+		}
 	})
 }
 

@@ -400,7 +400,11 @@ func (j *JetStream) Publish(ctx context.Context, req *pubsub.PublishRequest) err
 		return fmt.Errorf("publish: nats: not connected to %s (%s)", j.opt.NatsURL, j.nc.Status())
 	}
 	var opts []jetstream.PublishOpt
-	if id := cloudEventID(req.Data); id != "" {
+	id := string(req.EventID) // the block wrote it: no need to parse the event
+	if id == "" {
+		id = cloudEventID(req.Data)
+	}
+	if id != "" {
 		opts = append(opts, jetstream.WithMsgID(id))
 	}
 	if _, err := j.js.Publish(ctx, req.Topic, req.Data, opts...); err != nil {

@@ -100,10 +100,16 @@ func TestDedup(t *testing.T) {
 	}
 	defer j.Close()
 	ctx := context.Background()
+	data := []byte(`{"id":"same","data":1}`)
 	for i := 0; i < 2; i++ {
-		if err := j.Publish(ctx, &pubsub.PublishRequest{Topic: name + "-t", Data: []byte(`{"id":"same","data":1}`)}); err != nil {
+		if err := j.Publish(ctx, &pubsub.PublishRequest{Topic: name + "-t", Data: data}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// The same event again, its id located by the block (EventID): still
+	// the same Nats-Msg-Id.
+	if err := j.Publish(ctx, &pubsub.PublishRequest{Topic: name + "-t", Data: data, EventID: data[7:11]}); err != nil {
+		t.Fatal(err)
 	}
 	s, err := j.js.Stream(ctx, name)
 	if err != nil {
