@@ -11,6 +11,11 @@
 // server is down a publish fails at once instead of being stored and sent
 // after the caller was told 500.
 //
+// PublishAsync (the block's path from the event loop) queues the message
+// for one publisher goroutine that hands it to nats.go's asynchronous
+// publish; one acker completes each publish, in order, with the stream's
+// ack, or fails it after skiffPublishTimeout.
+//
 // Subscribe binds a durable pull consumer (named durableName, else
 // queueGroupName, else consumerID-topic) filtered on the topic. Up to
 // maxAckPending messages are fetched ahead (in flight, not yet acked); they

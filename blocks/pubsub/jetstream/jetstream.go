@@ -190,7 +190,28 @@ type JetStream struct {
 	durables map[string]string // durable consumer name → topic
 	stop     chan struct{}
 	wg       sync.WaitGroup
+
+	pubs  chan pubItem // PublishAsync's queue, for the publisher
+	waits chan pubWait // published, awaiting the stream's ack (acker)
 }
+
+// Asynchronous publishing: one publisher goroutine hands each queued
+// message to nats.go's asynchronous publish (its writes coalesce on the
+// connection), one acker completes them as the stream's acks come back, in
+// order; no goroutine per request.
+type pubItem struct {
+	subject string
+	data    []byte
+	id      []byte // Nats-Msg-Id (PublishRequest.EventID), nil: parse data
+	done    func(error)
+}
+
+type pubWait struct {
+	ack  jetstream.PubAckFuture
+	done func(error)
+}
+
+const pubQueue = 4096
 
 // New connects (in the background when the server is down: healthz says
 // not ready until it is up) and starts the readiness checker.
@@ -202,7 +223,8 @@ func New(name string, md map[string]string, log *slog.Logger) (*JetStream, error
 	if log == nil {
 		log = slog.Default()
 	}
-	j := &JetStream{name: name, opt: o, log: log, stop: make(chan struct{}), kick: make(chan struct{}, 1), durables: map[string]string{}}
+	j := &JetStream{name: name, opt: o, log: log, stop: make(chan struct{}), kick: make(chan struct{}, 1), durables: map[string]string{},
+		pubs: make(chan pubItem, pubQueue), waits: make(chan pubWait, pubQueue)}
 	opts := append(slices.Clone(o.conn),
 		nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(500*time.Millisecond),
 		// No reconnect buffer: a publish while disconnected fails now
@@ -216,7 +238,9 @@ func New(name string, md map[string]string, log *slog.Logger) (*JetStream, error
 	if err != nil {
 		return nil, fmt.Errorf("pubsub.jetstream: connect %s: %w", o.NatsURL, err)
 	}
-	var jo []jetstream.JetStreamOpt
+	// An asynchronous publish not acked within skiffPublishTimeout fails,
+	// as a synchronous one does (and nats.go forgets it).
+	jo := []jetstream.JetStreamOpt{jetstream.WithPublishAsyncTimeout(o.PublishTimeout), jetstream.WithPublishAsyncMaxPending(pubQueue)}
 	switch {
 	case o.Domain != "":
 		j.js, err = jetstream.NewWithDomain(j.nc, o.Domain, jo...)
@@ -234,7 +258,94 @@ func New(name string, md map[string]string, log *slog.Logger) (*JetStream, error
 	j.kickCheck()
 	j.wg.Add(1)
 	go j.checkLoop()
+	j.wg.Go(j.publisher)
+	j.wg.Go(j.acker)
 	return j, nil
+}
+
+// AsyncPublishes: publishes go through the publisher (pubsub.AsyncPublisher).
+func (j *JetStream) AsyncPublishes() bool { return true }
+
+// PublishAsync queues the message for the publisher; a full queue or a
+// closed component fails at once.
+func (j *JetStream) PublishAsync(req *pubsub.PublishRequest, done func(error)) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		go done(pubsub.ErrClosed) // never from inside the caller
+		return
+	}
+	select {
+	case j.pubs <- pubItem{subject: req.Topic, data: req.Data, id: req.EventID, done: done}:
+	default:
+		go done(fmt.Errorf("publish: %w (%d publishes waiting for NATS)", pubsub.ErrQueueFull, pubQueue))
+	}
+}
+
+func (j *JetStream) publisher() {
+	defer close(j.waits)
+	for {
+		select {
+		case it := <-j.pubs:
+			j.publishAsync(it)
+		case <-j.stop:
+			// Close: nothing more comes (PublishAsync checks closed under
+			// the lock); send what is queued.
+			for {
+				select {
+				case it := <-j.pubs:
+					j.publishAsync(it)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// publishAsync sends one message (the checks Publish makes, then nats.go's
+// asynchronous publish) and hands its ack to the acker.
+func (j *JetStream) publishAsync(it pubItem) {
+	if _, ok := j.ensured.Load(it.subject); !ok && j.opt.CreateStream {
+		ctx, cancel := context.WithTimeout(context.Background(), j.opt.PublishTimeout)
+		err := j.ensureStream(ctx, it.subject)
+		cancel()
+		if err != nil {
+			it.done(fmt.Errorf("publish: %w", err))
+			return
+		}
+	}
+	if !j.nc.IsConnected() {
+		it.done(fmt.Errorf("publish: nats: not connected to %s (%s)", j.opt.NatsURL, j.nc.Status()))
+		return
+	}
+	msg := &nats.Msg{Subject: it.subject, Data: it.data}
+	id := string(it.id)
+	if id == "" {
+		id = cloudEventID(it.data)
+	}
+	if id != "" {
+		msg.Header = nats.Header{jetstream.MsgIDHeader: []string{id}}
+	}
+	ack, err := j.js.PublishMsgAsync(msg)
+	if err != nil {
+		it.done(fmt.Errorf("publish: jetstream: %w", err))
+		return
+	}
+	j.waits <- pubWait{ack: ack, done: it.done}
+}
+
+// acker completes published messages as their acks (or errors, or the
+// publish timeout) come back; they come in publishing order.
+func (j *JetStream) acker() {
+	for w := range j.waits {
+		select {
+		case <-w.ack.Ok():
+			w.done(nil)
+		case err := <-w.ack.Err():
+			w.done(fmt.Errorf("publish: jetstream: %w", err))
+		}
+	}
 }
 
 // check refreshes the readiness state: connected, and the stream exists

@@ -147,3 +147,31 @@ func TestDurableSharedByTopics(t *testing.T) {
 		t.Fatalf("second topic on durable d1: %v", err)
 	}
 }
+
+// With NATS unreachable an asynchronous publish fails at once (the caller
+// answers 500); after Close it fails too.
+func TestPublishAsyncNATSDown(t *testing.T) {
+	j, err := New("down", map[string]string{"natsURL": "nats://127.0.0.1:1", "consumerID": "c"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 1)
+	for _, closed := range []bool{false, true} {
+		if closed {
+			j.Close()
+		}
+		start := time.Now()
+		j.PublishAsync(&pubsub.PublishRequest{Topic: "t", Data: []byte(`{"id":"1"}`)}, func(err error) { errs <- err })
+		select {
+		case err := <-errs:
+			if err == nil {
+				t.Fatalf("closed=%v: publish succeeded", closed)
+			}
+			if el := time.Since(start); el > 2*time.Second {
+				t.Errorf("closed=%v: failed after %s, want at once", closed, el)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("closed=%v: publish never completed", closed)
+		}
+	}
+}
