@@ -176,6 +176,8 @@ func (p *pipe) writer(ctx context.Context) {
 		p.mu.Unlock()
 		if err != nil {
 			_ = c.Close() // the reader fails what is pending
+		} else if p.target.Timeout > 0 {
+			p.armRead(c)
 		}
 	}
 }
@@ -224,7 +226,7 @@ func (p *pipe) elapsed(f *pend) time.Duration {
 func (p *pipe) reader(ctx context.Context, c net.Conn) {
 	ar := answerReader{c: c, buf: make([]byte, 16<<10)}
 	if p.target.Timeout > 0 {
-		ar.timeout, ar.waiting, ar.conn = p.target.Timeout, p.waiting, c
+		ar.beforeRead = func() { p.armRead(c) }
 	}
 	for {
 		status, body, keepAlive, err := ar.next()
@@ -272,16 +274,14 @@ var errAnswerTooLarge = errors.New("pubsub: the app's answer to a delivery is to
 // next is valid until the following call.
 type answerReader struct {
 	c io.Reader // the connection
-	// timeout, when set, bounds each read while waiting() says answers
-	// are owed (an idle connection waits without a deadline); conn is c.
-	timeout time.Duration
-	waiting func() bool
-	conn    net.Conn
-	buf     []byte
-	r, w    int // unread bytes are buf[r:w]
-	head    http1.Response
-	dec     http1.ChunkedDecoder
-	body    []byte // a body that did not fit in buf, or a chunked one
+	// beforeRead, when set, runs before each blocking read (the pipe's
+	// answer deadline).
+	beforeRead func()
+	buf        []byte
+	r, w       int // unread bytes are buf[r:w]
+	head       http1.Response
+	dec        http1.ChunkedDecoder
+	body       []byte // a body that did not fit in buf, or a chunked one
 }
 
 // fill reads more bytes into buf after compacting it, growing it when a
@@ -296,7 +296,9 @@ func (ar *answerReader) fill() error {
 		copy(nb, ar.buf[:ar.w])
 		ar.buf = nb
 	}
-	ar.deadline()
+	if ar.beforeRead != nil {
+		ar.beforeRead()
+	}
 	n, err := ar.c.Read(ar.buf[ar.w:])
 	ar.w += n
 	if n > 0 {
@@ -308,24 +310,20 @@ func (ar *answerReader) fill() error {
 	return err
 }
 
-// deadline arms (or clears) the read deadline before a blocking read; the
-// runtime's poller keeps it, no system call.
-func (ar *answerReader) deadline() {
-	if ar.timeout <= 0 {
-		return
-	}
-	var t time.Time
-	if ar.waiting() {
-		t = time.Now().Add(ar.timeout)
-	}
-	_ = ar.conn.SetReadDeadline(t)
-}
-
-// waiting reports whether answers are owed on the current connection.
-func (p *pipe) waiting() bool {
+// armRead sets c's read deadline to Timeout from now while answers are
+// owed on it, and clears it while it is idle. The reader calls it before
+// each read and the writer after each write (a read that began idle must
+// not wait forever for a delivery written since); both under p.mu, so a
+// clear never overtakes an arm. The runtime's poller keeps deadlines: no
+// system call.
+func (p *pipe) armRead(c net.Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.ph < len(p.pending)
+	var t time.Time
+	if p.conn == c && p.ph < len(p.pending) {
+		t = time.Now().Add(p.target.Timeout)
+	}
+	_ = c.SetReadDeadline(t)
 }
 
 // next returns the next final answer (1xx interim answers are skipped).

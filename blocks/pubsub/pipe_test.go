@@ -116,7 +116,7 @@ func (timeoutBus) AnswerTimeout(pubsub.SubscribeRequest) time.Duration { return 
 func TestPipelinedDeliveryAnswerTimeout(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
-	hung := false
+	hung := map[string]bool{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/dapr/subscribe" {
 			io.WriteString(w, `[{"pubsubname":"ps","topic":"t","route":"/t"}]`)
@@ -127,8 +127,8 @@ func TestPipelinedDeliveryAnswerTimeout(t *testing.T) {
 		d := strings.SplitN(string(body[i+8:]), `"`, 2)[0]
 		mu.Lock()
 		got = append(got, d)
-		hang := d == "first" && !hung
-		hung = hung || hang
+		hang := (d == "first" || d == "fourth") && !hung[d]
+		hung[d] = true
 		mu.Unlock()
 		if hang {
 			<-r.Context().Done() // never answers; ends when the sidecar hangs up
@@ -204,7 +204,15 @@ func TestPipelinedDeliveryAnswerTimeout(t *testing.T) {
 	n := len(g)
 	time.Sleep(700 * time.Millisecond)
 	publish("third")
-	if g := waitTail("third"); len(g) != n+1 {
+	g = waitTail("third")
+	if len(g) != n+1 {
 		t.Fatalf("deliveries %v after an idle spell: want only third added", g)
+	}
+	// A delivery that hangs after an idle spell (the reader was waiting
+	// without a deadline) times out too.
+	publish("fourth")
+	g = waitTail("fourth", "fourth")
+	if len(g) != n+3 {
+		t.Fatalf("deliveries %v: want fourth twice after third", g)
 	}
 }
