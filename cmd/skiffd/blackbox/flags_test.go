@@ -146,6 +146,9 @@ func TestFlagsAll(t *testing.T) {
 		"--dapr-graceful-shutdown-seconds", "5", "--dapr-block-shutdown-duration", "1s", "--enable-profiling",
 	}
 	s := startSidecarArgs(t, Opts{AppID: "allflags"}, args, port)
+	// With app health checks on, invocation waits for the first probe's
+	// answer (on a loaded machine it can come after healthz says ready).
+	s.waitAppHealth(t, "HEALTHY")
 	checkServes(t, s, "allflags")
 	// --dapr-block-shutdown-duration 1s: the exit may take that long; the
 	// cleanup's grace period covers it.
