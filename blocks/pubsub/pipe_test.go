@@ -26,14 +26,10 @@ func TestPipelinedDelivery(t *testing.T) {
 	var mu sync.Mutex
 	var got []int
 	served := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/dapr/subscribe" {
-			io.WriteString(w, `[{"pubsubname":"ps","topic":"t","route":"/t"}]`)
-			return
-		}
-		body, _ := io.ReadAll(r.Body)
-		i := strings.Index(string(body), `"data":"`)
-		n, _ := strconv.Atoi(strings.SplitN(string(body[i+8:]), `"`, 2)[0])
+	bus, _ := memory.New("ps", nil)
+	t.Cleanup(func() { bus.Close() }) // after startPipe's cancel
+	h := startPipe(t, bus, func(d string, w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(d)
 		mu.Lock()
 		got = append(got, n)
 		served++
@@ -48,31 +44,10 @@ func TestPipelinedDelivery(t *testing.T) {
 			return
 		}
 		w.WriteHeader(200)
-	}))
-	defer srv.Close()
-	host, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
-	p, _ := strconv.Atoi(port)
-	ch, err := appchannel.New(appchannel.Config{Address: host, Port: p})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ch.Close()
-	bus, _ := memory.New("ps", nil)
-	defer bus.Close()
-	api, err := pubsub.New(pubsub.Config{AppID: "app"}, []pubsub.Entry{{Name: "ps", Type: "pubsub.in-memory", Component: bus}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	api.Start(ctx, ch, nil, &pubsub.PipeTarget{Addr: net.JoinHostPort(host, port), Window: 16})
-	c := api.Lookup([]byte("ps"))
+	})
 	const total = 1000
 	for i := range total {
-		in := pubsub.PublishInput{Topic: []byte("t"), ContentType: []byte("text/plain"), Body: []byte(strconv.Itoa(i))}
-		if f := api.Publish(ctx, c, &in); f != nil {
-			t.Fatal(f.Msg)
-		}
+		h.publish(strconv.Itoa(i))
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -117,14 +92,9 @@ func TestPipelinedDeliveryAnswerTimeout(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
 	hung := map[string]bool{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/dapr/subscribe" {
-			io.WriteString(w, `[{"pubsubname":"ps","topic":"t","route":"/t"}]`)
-			return
-		}
-		body, _ := io.ReadAll(r.Body)
-		i := strings.Index(string(body), `"data":"`)
-		d := strings.SplitN(string(body[i+8:]), `"`, 2)[0]
+	bus, _ := memory.New("ps", nil)
+	t.Cleanup(func() { bus.Close() }) // after startPipe's cancel
+	h := startPipe(t, timeoutBus{bus}, func(d string, w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		got = append(got, d)
 		hang := (d == "first" || d == "fourth") && !hung[d]
@@ -135,31 +105,8 @@ func TestPipelinedDeliveryAnswerTimeout(t *testing.T) {
 			return
 		}
 		w.WriteHeader(200)
-	}))
-	defer srv.Close()
-	host, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
-	p, _ := strconv.Atoi(port)
-	ch, err := appchannel.New(appchannel.Config{Address: host, Port: p})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ch.Close()
-	bus, _ := memory.New("ps", nil)
-	defer bus.Close()
-	api, err := pubsub.New(pubsub.Config{AppID: "app"}, []pubsub.Entry{{Name: "ps", Type: "pubsub.in-memory", Component: timeoutBus{bus}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	api.Start(ctx, ch, nil, &pubsub.PipeTarget{Addr: net.JoinHostPort(host, port), Window: 16})
-	c := api.Lookup([]byte("ps"))
-	publish := func(s string) {
-		in := pubsub.PublishInput{Topic: []byte("t"), ContentType: []byte("text/plain"), Body: []byte(s)}
-		if f := api.Publish(ctx, c, &in); f != nil {
-			t.Fatal(f.Msg)
-		}
-	}
+	})
+	publish := h.publish
 	count := func(g []string, s string) (n int) {
 		for _, x := range g {
 			if x == s {
@@ -214,5 +161,51 @@ func TestPipelinedDeliveryAnswerTimeout(t *testing.T) {
 	g = waitTail("fourth", "fourth")
 	if len(g) != n+3 {
 		t.Fatalf("deliveries %v: want fourth twice after third", g)
+	}
+}
+
+// pipeHarness runs the block with pipelined delivery to a test app whose
+// handler gets each delivery's data (the text published); publish sends
+// one message to topic "t" of comp.
+type pipeHarness struct {
+	t   *testing.T
+	api *pubsub.API
+	ctx context.Context
+}
+
+func startPipe(t *testing.T, comp pubsub.PubSub, serve func(d string, w http.ResponseWriter, r *http.Request)) *pipeHarness {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/dapr/subscribe" {
+			io.WriteString(w, `[{"pubsubname":"ps","topic":"t","route":"/t"}]`)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		i := strings.Index(string(body), `"data":"`)
+		serve(strings.SplitN(string(body[i+8:]), `"`, 2)[0], w, r)
+	}))
+	t.Cleanup(srv.Close)
+	host, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	p, _ := strconv.Atoi(port)
+	ch, err := appchannel.New(appchannel.Config{Address: host, Port: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ch.Close() })
+	api, err := pubsub.New(pubsub.Config{AppID: "app"}, []pubsub.Entry{{Name: "ps", Type: "pubsub.in-memory", Component: comp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel) // runs first: delivery stops before the app goes
+	api.Start(ctx, ch, nil, &pubsub.PipeTarget{Addr: net.JoinHostPort(host, port), Window: 16})
+	return &pipeHarness{t: t, api: api, ctx: ctx}
+}
+
+func (h *pipeHarness) publish(s string) {
+	h.t.Helper()
+	in := pubsub.PublishInput{Topic: []byte("t"), ContentType: []byte("text/plain"), Body: []byte(s)}
+	if f := h.api.Publish(h.ctx, h.api.Lookup([]byte("ps")), &in); f != nil {
+		h.t.Fatal(f.Msg)
 	}
 }
