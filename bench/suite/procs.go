@@ -256,7 +256,7 @@ spec:
   - name: redisHost
     value: "` + addr + `"
   - name: maxLenApprox
-    value: "2000000"
+    value: "500000"
 `
 	}
 	url := os.Getenv("SKIFF_NATS_URL")
@@ -286,7 +286,7 @@ spec:
   - name: skiffCreateStream
     value: "true"
   - name: skiffStreamMaxMsgs
-    value: "2000000"
+    value: "500000"
 `
 	}
 	if js {
@@ -308,7 +308,7 @@ spec:
   - name: skiffCreateStream
     value: "true"
   - name: skiffStreamMaxMsgs
-    value: "2000000"
+    value: "500000"
 `
 	}
 	return out
