@@ -114,3 +114,31 @@ func TestPublishAsyncOff(t *testing.T) {
 		t.Fatal("AsyncPublishes false, yet the block publishes asynchronously")
 	}
 }
+
+// Enqueue: queued, or failed (queue full, closed) through done, never
+// inside the caller.
+func TestEnqueue(t *testing.T) {
+	q := make(chan int, 1)
+	errs := make(chan error, 3)
+	done := func(err error) { errs <- err }
+	Enqueue(q, 1, false, done, "test")
+	Enqueue(q, 2, false, done, "test")
+	Enqueue(q, 3, true, done, "test")
+	if got := <-q; got != 1 {
+		t.Fatalf("queued %d, want 1", got)
+	}
+	var full, closed bool
+	for range 2 {
+		err := <-errs
+		full = full || errors.Is(err, ErrQueueFull)
+		closed = closed || errors.Is(err, ErrClosed)
+	}
+	if !full || !closed {
+		t.Fatalf("full %v, closed %v: want both failures reported", full, closed)
+	}
+	select {
+	case err := <-errs:
+		t.Fatalf("queued item completed: %v", err)
+	default:
+	}
+}

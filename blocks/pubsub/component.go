@@ -3,6 +3,7 @@ package pubsub
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -75,6 +76,23 @@ type AsyncPublisher interface {
 	// owns req.Data and keeps copies of the other fields, not req; done is
 	// called exactly once, from any goroutine.
 	PublishAsync(req *PublishRequest, done func(error))
+}
+
+// Enqueue is PublishAsync's hand-off for components with a publisher
+// goroutine: it sends item on q without waiting; when the component is
+// closed or q is full, done fails from another goroutine (never inside the
+// caller, whose exchange is not suspended yet). The caller holds the lock
+// that guards closed.
+func Enqueue[T any](q chan<- T, item T, closed bool, done func(error), backend string) {
+	if closed {
+		go done(ErrClosed)
+		return
+	}
+	select {
+	case q <- item:
+	default:
+		go done(fmt.Errorf("publish: %w (%d publishes waiting for %s)", ErrQueueFull, cap(q), backend))
+	}
 }
 
 // InlinePublisher is implemented by components whose Publish never waits

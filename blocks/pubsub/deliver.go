@@ -79,6 +79,7 @@ func (a *API) Start(ctx context.Context, app App, declarative []resources.Subscr
 		d.raw, _ = RawPayload(s.Metadata)
 		var err error
 		req := SubscribeRequest{Topic: s.Topic, Metadata: s.Metadata}
+		lanes := lanesOf(c.PS, req)
 		if s.Bulk.Enabled {
 			n := int(s.Bulk.MaxMessagesCount)
 			if n <= 0 {
@@ -93,8 +94,7 @@ func (a *API) Start(ctx context.Context, app App, declarative []resources.Subscr
 			} else {
 				err = subscribeGathered(ctx, c.PS, req, n, await, d.handleBulk)
 			}
-		} else if ws, ok := c.PS.(WindowedSubscriber); ok && pt != nil && a.tracer == nil && lanesOf(c.PS, req) > 0 {
-			lanes := lanesOf(c.PS, req)
+		} else if ws, ok := c.PS.(WindowedSubscriber); ok && pt != nil && a.tracer == nil && lanes > 0 {
 			// Pipelined delivery; with tracing on, each delivery gets its
 			// span through the one-at-a-time path below.
 			w := pt.Window

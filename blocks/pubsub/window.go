@@ -99,6 +99,7 @@ func (o *Ordered[T]) Run(ctx context.Context, src <-chan Item[T]) {
 		var (
 			s     *slot[T]
 			pause time.Duration
+			in    <-chan Item[T] // nil (blocks) unless a new message may go out
 		)
 		switch {
 		case len(o.failed) > 0 && o.inflight == 0:
@@ -108,9 +109,12 @@ func (o *Ordered[T]) Run(ctx context.Context, src <-chan Item[T]) {
 			s.resent = true
 			pause = min(o.MinBackoff<<min(max(o.consec-1, 0), 16), o.MaxBackoff)
 		case !o.recovering && o.inflight < o.Window:
-			o.mu.Unlock()
+			in = src
+		}
+		o.mu.Unlock()
+		if s == nil {
 			select {
-			case it, ok := <-src:
+			case it, ok := <-in:
 				if !ok {
 					o.drain()
 					return
@@ -125,17 +129,6 @@ func (o *Ordered[T]) Run(ctx context.Context, src <-chan Item[T]) {
 				o.mu.Unlock()
 				o.H(ctx, &s.it.Msg, s.done)
 				continue
-			case <-o.wake:
-				continue
-			case <-ctx.Done():
-			case <-o.Stop:
-			}
-			o.drain()
-			return
-		}
-		o.mu.Unlock()
-		if s == nil {
-			select {
 			case <-o.wake:
 				continue
 			case <-ctx.Done():

@@ -412,6 +412,7 @@ func (cm *componentMetrics) wrapPubsubs(entries []pubsub.Entry) []pubsub.Entry {
 func (cm *componentMetrics) wrapPubsub(name string, ps pubsub.PubSub) pubsub.PubSub {
 	m := &metricPubsub{PubSub: ps, cm: cm, name: name}
 	m.bp, _ = ps.(pubsub.BulkPublisher)
+	m.ap, _ = ps.(pubsub.AsyncPublisher)
 	bs, hasBS := ps.(pubsub.BulkSubscriber)
 	_, hasWin := ps.(pubsub.WindowedSubscriber)
 	// The block finds the optional behaviours by type assertion: the
@@ -447,11 +448,12 @@ type metricPubsub struct {
 	pubsub.PubSub
 	cm         *componentMetrics
 	name       string
-	bp         pubsub.BulkPublisher // nil: one Publish per entry
-	egress     sync.Map             // topic → *series (success label)
-	egressBulk sync.Map             // topic → *series (success label)
-	ingress    sync.Map             // topic → *series (pubsub.IngressStatus)
-	bulk       sync.Map             // topic → *bulkSeries
+	bp         pubsub.BulkPublisher  // nil: one Publish per entry
+	ap         pubsub.AsyncPublisher // nil: Publish only
+	egress     sync.Map              // topic → *series (success label)
+	egressBulk sync.Map              // topic → *series (success label)
+	ingress    sync.Map              // topic → *series (pubsub.IngressStatus)
+	bulk       sync.Map              // topic → *bulkSeries
 }
 
 // cached returns m's value for topic, made by mk the first time.
@@ -587,16 +589,13 @@ func (p *metricPubsub) InlineSafe() bool {
 }
 
 // AsyncPublishes is the component's (false when it has no AsyncPublisher).
-func (p *metricPubsub) AsyncPublishes() bool {
-	ap, ok := p.PubSub.(pubsub.AsyncPublisher)
-	return ok && ap.AsyncPublishes()
-}
+func (p *metricPubsub) AsyncPublishes() bool { return p.ap != nil && p.ap.AsyncPublishes() }
 
 // PublishAsync records the publish when the component completes it; the
 // record is pooled with its completion bound once, so that metrics add no
 // allocation per publish.
 func (p *metricPubsub) PublishAsync(req *pubsub.PublishRequest, done func(error)) {
-	ap := p.PubSub.(pubsub.AsyncPublisher)
+	ap := p.ap
 	if req.DeadLetter {
 		ap.PublishAsync(req, done)
 		return

@@ -271,15 +271,7 @@ func (j *JetStream) AsyncPublishes() bool { return true }
 func (j *JetStream) PublishAsync(req *pubsub.PublishRequest, done func(error)) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.closed {
-		go done(pubsub.ErrClosed) // never from inside the caller
-		return
-	}
-	select {
-	case j.pubs <- pubItem{subject: req.Topic, data: req.Data, id: req.EventID, done: done}:
-	default:
-		go done(fmt.Errorf("publish: %w (%d publishes waiting for NATS)", pubsub.ErrQueueFull, pubQueue))
-	}
+	pubsub.Enqueue(j.pubs, pubItem{subject: req.Topic, data: req.Data, id: req.EventID, done: done}, j.closed, done, "NATS")
 }
 
 func (j *JetStream) publisher() {
@@ -306,6 +298,8 @@ func (j *JetStream) publisher() {
 // publishAsync sends one message (the checks Publish makes, then nats.go's
 // asynchronous publish) and hands its ack to the acker.
 func (j *JetStream) publishAsync(it pubItem) {
+	// ensureStream's own fast path, checked here to spare a context per
+	// publish.
 	if _, ok := j.ensured.Load(it.subject); !ok && j.opt.CreateStream {
 		ctx, cancel := context.WithTimeout(context.Background(), j.opt.PublishTimeout)
 		err := j.ensureStream(ctx, it.subject)

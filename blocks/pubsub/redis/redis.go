@@ -123,15 +123,7 @@ func (s *Streams) AsyncPublishes() bool { return true }
 func (s *Streams) PublishAsync(req *pubsub.PublishRequest, done func(error)) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		go done(pubsub.ErrClosed) // never from inside the caller
-		return
-	}
-	select {
-	case s.pubs <- pubItem{req: *req, done: done}:
-	default:
-		go done(fmt.Errorf("publish: %w (%d publishes waiting for Redis)", pubsub.ErrQueueFull, pubQueue))
-	}
+	pubsub.Enqueue(s.pubs, pubItem{req: *req, done: done}, s.closed, done, "Redis")
 }
 
 func (s *Streams) publisher() {
@@ -140,40 +132,30 @@ func (s *Streams) publisher() {
 	for {
 		select {
 		case it := <-s.pubs:
-			batch = append(batch[:0], it)
+			batch = s.gather(append(batch[:0], it))
 		case <-s.stop:
 			// Close: nothing more comes (PublishAsync checks closed under
-			// the lock); send what is queued.
-			for {
-				batch = batch[:0]
-			drain:
-				for len(batch) < pubBatch {
-					select {
-					case it := <-s.pubs:
-						batch = append(batch, it)
-					default:
-						break drain
-					}
-				}
-				if len(batch) == 0 {
-					return
-				}
-				cmds = s.sendBatch(batch, cmds)
-				clear(batch)
-			}
-		}
-	more:
-		for len(batch) < pubBatch {
-			select {
-			case it := <-s.pubs:
-				batch = append(batch, it)
-			default:
-				break more
+			// the lock); send what is queued, then stop.
+			if batch = s.gather(batch[:0]); len(batch) == 0 {
+				return
 			}
 		}
 		cmds = s.sendBatch(batch, cmds)
 		clear(batch)
 	}
+}
+
+// gather adds what is queued, without waiting, up to a batch.
+func (s *Streams) gather(batch []pubItem) []pubItem {
+	for len(batch) < pubBatch {
+		select {
+		case it := <-s.pubs:
+			batch = append(batch, it)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // sendBatch sends the batch's XADDs in one pipeline and completes each.
