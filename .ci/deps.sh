@@ -16,6 +16,8 @@ command -v llvm-strip >/dev/null 2>&1 || need_apt+=(llvm)
 [[ -f /usr/include/linux/bpf.h ]] || need_apt+=(linux-libc-dev)
 # make generate: protoc builds dataplane/internalrpc/internalpb from its .proto files.
 command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
+# bench/wrk.sh and `GEN=wrk bench/ab.sh`: reference.md's daprd figures were taken with wrk.
+command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
 if ((${#need_apt[@]})); then
 	if [[ $(id -u) -ne 0 ]]; then
 		echo "deps: missing ${need_apt[*]}; install them (apt-get install ${need_apt[*]})" >&2

@@ -10,11 +10,17 @@
 #   bench/ab.sh ebpf-pg          # state.postgresql GET, --ebpf-redirect on vs off (root)
 #
 # Env: CONNS (64), DUR (5s), ROUNDS (4), GEN_CPU (empty: unpinned),
+# GEN (skiff-bench, or wrk: reference.md's generator, `wrk -t1 --latency`),
 # SKIFF_REDIS_ADDR (127.0.0.1:6379), SKIFF_PG_URL (postgres://postgres@127.0.0.1:5432/test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:?usage: bench/ab.sh metrics|tracing|ebpf-redis|ebpf-pg}
-CONNS=${CONNS:-64}; DUR=${DUR:-5s}; ROUNDS=${ROUNDS:-4}; GEN_CPU=${GEN_CPU:-}
+CONNS=${CONNS:-64}; DUR=${DUR:-5s}; ROUNDS=${ROUNDS:-4}; GEN_CPU=${GEN_CPU:-}; GEN=${GEN:-skiff-bench}
+case $GEN in
+skiff-bench) ;;
+wrk) command -v wrk >/dev/null || { echo "ab.sh: GEN=wrk needs wrk (make deps installs it)" >&2; exit 1; } ;;
+*) echo "ab.sh: GEN is skiff-bench or wrk" >&2; exit 2 ;;
+esac
 REDIS=${SKIFF_REDIS_ADDR:-127.0.0.1:6379}
 PG=${SKIFF_PG_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 
@@ -94,22 +100,56 @@ for p in 23701 23702; do
 done
 
 pin=(); [[ -n $GEN_CPU ]] && pin=(-cpu "$GEN_CPU")
-echo "# bench/ab.sh $what: $nameA (A, :23701) vs $nameB (B, :23702), $CONNS conns, $DUR x $ROUNDS rounds each, load $(cut -d' ' -f1 /proc/loadavg)"
-printf '| round | side | req/s | p50 | p99 | sidecar CPU/req |\n|---|---|---|---|---|---|\n'
+# The backend's CPU per request too: every redis-server / postgres process,
+# looked up at each reading (a pool may connect new postgres backends, which
+# start from zero).
+backend=
+case $what in
+ebpf-redis) backend=redis-server ;;
+ebpf-pg) backend=postgres ;;
+esac
+ticks() { # pid, or a command name → utime+stime summed, in clock ticks
+	local t=0 p pids
+	if [[ $1 =~ ^[0-9]+$ ]]; then pids=$1; else pids=$(pgrep -x "$1"); fi
+	for p in $pids; do [[ -r /proc/$p/stat ]] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+	echo "$t"
+}
+tck=$(getconf CLK_TCK)
+echo "# bench/ab.sh $what: $nameA (A, :23701) vs $nameB (B, :23702), $CONNS conns, $DUR x $ROUNDS rounds each, generator $GEN on CPU ${GEN_CPU:-any}, load $(cut -d' ' -f1 /proc/loadavg)"
+printf '| round | side | req/s | p50 | p99 | sidecar CPU/req | backend CPU/req |\n|---|---|---|---|---|---|---|\n'
 for r in $(seq "$ROUNDS"); do
 	for side in A B; do
 		if [[ $side == A ]]; then port=23701; pid=$pidA; name=$nameA; else port=23702; pid=$pidB; name=$nameB; fi
-		bin/skiff-bench "${pin[@]}" -c "$CONNS" -d "$DUR" -pid "$pid" -json "$tmp/r.json" \
-			"http://127.0.0.1:$port/v1.0/state/$store/k1" >/dev/null 2>&1
-		python3 - "$tmp/r.json" "$r" "$name" >>"$tmp/rows" <<'PY'
+		url="http://127.0.0.1:$port/v1.0/state/$store/k1"
+		b0=$(ticks "${backend:-none}"); s0=$(ticks "$pid")
+		if [[ $GEN == wrk ]]; then
+			gen=(wrk -t1 -c"$CONNS" -d"$DUR" --latency "$url")
+			[[ -n $GEN_CPU ]] && gen=(taskset -c "$GEN_CPU" "${gen[@]}")
+			"${gen[@]}" >"$tmp/gen.out" 2>&1
+		else
+			bin/skiff-bench "${pin[@]}" -c "$CONNS" -d "$DUR" -warmup 0 -json "$tmp/r.json" "$url" >/dev/null 2>&1
+			# The same fields as wrk prints, so one parser reads both.
+			python3 - "$tmp/r.json" >"$tmp/gen.out" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); r = r[0] if isinstance(r, list) else r
-if r['non_2xx'] or r['errors']:
-    sys.exit(f"ab.sh: {r['non_2xx']} non-2xx answers, {r['errors']} errors")
-lat, sc = r['latency_us'], r['sidecar']
-print(f"{sys.argv[2]}\t{sys.argv[3]}\t{r['rps']:.0f}\t{lat['p50']:.0f}\t{lat['p99']:.0f}\t{sc['cpu_per_req_us']:.1f}")
+print(f"{r['requests']} requests in {r['duration_s']}s")
+print(f"Requests/sec: {r['rps']:.2f}")
+print(f"50% {r['latency_us']['p50']:.0f}us")
+print(f"99% {r['latency_us']['p99']:.0f}us")
+if r['non_2xx']: print(f"Non-2xx or Non-3xx responses: {r['non_2xx']}")
+if r['errors']: print(f"Socket errors: {r['errors']}")
 PY
-		tail -1 "$tmp/rows" | awk -F'\t' '{printf "| %s | %s | %\047d | %s µs | %s µs | %s µs |\n", $1, $2, $3, $4, $5, $6}'
+		fi
+		s1=$(ticks "$pid"); b1=$(ticks "${backend:-none}")
+		awk -v r="$r" -v name="$name" -v s0="$s0" -v s1="$s1" -v b0="$b0" -v b1="$b1" -v t="$tck" -v nb="${backend:+1}" '
+			function us(v) { if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return v * 1000; if (v ~ /s$/) return v * 1e6; return v }
+			/requests in/ { n = $1 } /Requests\/sec/ { rps = $2 } $1 == "50%" { p50 = us($2) } $1 == "99%" { p99 = us($2) }
+			/Non-2xx|Socket errors/ { bad = bad $0 " " }
+			END {
+				if (bad != "" || !n) { print "ab.sh: " (bad != "" ? bad : "no requests") > "/dev/stderr"; exit 1 }
+				printf "%s\t%s\t%.0f\t%.0f\t%.0f\t%.1f\t%s\n", r, name, rps, p50, p99, (s1 - s0) / t * 1e6 / n, nb ? sprintf("%.1f", (b1 - b0) / t * 1e6 / n) : "-"
+			}' "$tmp/gen.out" >>"$tmp/rows"
+		tail -1 "$tmp/rows" | awk -F'\t' '{printf "| %s | %s | %\047d | %s µs | %s µs | %s µs | %s µs |\n", $1, $2, $3, $4, $5, $6, $7}'
 	done
 done
 python3 - "$tmp/rows" <<'PY'
@@ -122,7 +162,8 @@ med = {}
 for name, rs in sides.items():
     m = [statistics.median(float(r[i]) for r in rs) for i in (2, 3, 4, 5)]
     med[name] = m
-    print(f"| median | {name} | {m[0]:,.0f} | {m[1]:.0f} µs | {m[2]:.0f} µs | {m[3]:.1f} µs |")
+    be = f"{statistics.median(float(r[6]) for r in rs):.1f} µs" if rs[0][6] != "-" else "-"
+    print(f"| median | {name} | {m[0]:,.0f} | {m[1]:.0f} µs | {m[2]:.0f} µs | {m[3]:.1f} µs | {be} |")
 (a, ma), (b, mb) = list(med.items())
 print(f"\n{a} vs {b}: req/s {100*(ma[0]-mb[0])/mb[0]:+.1f} %, CPU/req {100*(ma[3]-mb[3])/mb[3]:+.1f} %")
 PY

@@ -219,9 +219,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// Broker scenarios share their stream and consumer group between the
 	// sidecars (every sidecar has the same app id): a sidecar whose app is
 	// not the shared one would lose part of its deliveries to the others'
-	// subscriptions, so it is left out of them.
+	// subscriptions, so it is left out of them. Alone, it shares nothing.
 	brokerSkip := func(sc Scenario, s Sidecar) bool {
-		return sc.Deliveries && sc.Backend && s.appPort(cfg) != cfg.AppPort
+		return sc.Deliveries && sc.Backend && len(cfg.Sidecars) > 1 && s.appPort(cfg) != cfg.AppPort
 	}
 	for _, sc := range scens {
 		for _, s := range cfg.Sidecars {
