@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/skiffd/skiff/dataplane/apierr"
+	"github.com/skiffd/skiff/dataplane/jsonscan"
 )
 
 // ---- bulk publish ----
@@ -85,7 +86,7 @@ func ConvertEventToBytes(ev json.RawMessage, ct string) ([]byte, error) {
 		if len(ev) == 0 {
 			return []byte("null"), nil
 		}
-		return appendCompact(nil, ev), nil
+		return jsonscan.AppendCompact(nil, ev), nil
 	}
 	return nil, errMismatch
 }

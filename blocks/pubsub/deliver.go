@@ -13,6 +13,7 @@ import (
 	"github.com/skiffd/skiff/blocks/resources"
 	"github.com/skiffd/skiff/dataplane/apierr"
 	"github.com/skiffd/skiff/dataplane/appchannel"
+	"github.com/skiffd/skiff/dataplane/jsonscan"
 )
 
 // App is the app channel the block delivers through
@@ -240,7 +241,7 @@ func (d *deliverer) prepare(ctx context.Context, msg *Message) (body []byte, pat
 			d.a.log.Warn("pubsub: dropping expired event", "pubsub", d.s.PubsubName, "topic", msg.Topic, "id", event["id"])
 			return d.drop(ctx, msg, IngressDrop)
 		}
-	} else if len(body) == 0 || body[0] != '{' || (publishedRaw(msg) || !d.c.inline) && !json.Valid(body) {
+	} else if len(body) == 0 || body[0] != '{' || (publishedRaw(msg) || !d.c.inline) && !jsonscan.Valid(body) {
 		// An in-process queue holds only envelopes this block built
 		// (valid JSON) and raw payloads; a broker may hold anything.
 		d.a.log.Error("pubsub: error deserializing cloud event; dropping the message", "pubsub", d.s.PubsubName, "topic", msg.Topic)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/skiffd/skiff/dataplane/apierr"
+	"github.com/skiffd/skiff/dataplane/jsonscan"
 )
 
 // CloudEvent attribute values daprd uses.
@@ -92,9 +93,9 @@ func AppendEnvelope(dst []byte, ev *Event, features Features) ([]byte, error) {
 		ct = []byte(defaultContentType)
 	}
 	switch {
-	case IsJSONContentType(string(ct)) && json.Valid(ev.Data):
+	case IsJSONContentType(string(ct)) && jsonscan.Valid(ev.Data):
 		dst = append(dst, `"data":`...)
-		dst = appendCompact(dst, ev.Data)
+		dst = jsonscan.AppendCompact(dst, ev.Data)
 	case IsBinaryContentType(string(ct)):
 		dst = append(dst, `"data_base64":"`...)
 		dst = base64.StdEncoding.AppendEncode(dst, ev.Data)

@@ -6,34 +6,8 @@ import (
 	"sort"
 
 	"github.com/skiffd/skiff/dataplane/apierr"
+	"github.com/skiffd/skiff/dataplane/jsonscan"
 )
-
-// appendCompact appends valid JSON src without insignificant whitespace.
-func appendCompact(dst, src []byte) []byte {
-	inStr, esc := false, false
-	for _, c := range src {
-		if inStr {
-			dst = append(dst, c)
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				inStr = false
-			}
-			continue
-		}
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			continue
-		case '"':
-			inStr = true
-		}
-		dst = append(dst, c)
-	}
-	return dst
-}
 
 // appendSortedObject writes m as a JSON object with sorted keys, values
 // compacted, as encoding/json marshals a map.
@@ -50,7 +24,7 @@ func appendSortedObject(dst []byte, m map[string]json.RawMessage) []byte {
 		}
 		dst = apierr.AppendJSONString(dst, k)
 		dst = append(dst, ':')
-		dst = appendCompact(dst, m[k])
+		dst = jsonscan.AppendCompact(dst, m[k])
 	}
 	return append(dst, '}')
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/skiffd/skiff/dataplane/apierr"
+	"github.com/skiffd/skiff/dataplane/jsonscan"
 )
 
 // StoreEntry is one configured state store component.
@@ -373,7 +374,7 @@ func (e *entry) runQuery(ctx context.Context, query []byte, md map[string]string
 	if e.query == nil {
 		return nil, errQueryUnsupported(e.name)
 	}
-	if _, _, err := validate(query); err != nil {
+	if _, _, err := jsonscan.Validate(query); err != nil {
 		return nil, errQueryFailed(e.name, "failed to parse JSON query body: "+err.Error())
 	}
 	resp, err := e.query.Query(ctx, &QueryRequest{Query: query, Metadata: md})

@@ -1,30 +1,9 @@
 package state
 
 import (
-	"bytes"
 	"encoding/json"
 	"testing"
 )
-
-// FuzzValidateJSON checks the hand-written scanner against encoding/json's
-// Decoder, which daprd reads bodies with (first value only, trailing bytes
-// ignored): both must accept and refuse the same inputs, and never panic.
-func FuzzValidateJSON(f *testing.F) {
-	for _, s := range []string{`{}`, `[]`, `"a\u00e9\n"`, `{"a":[1,2.5e-3,true,null,{"b":"c"}]}`, `[1,]`, `{"a" 1}`, `01`, `-`, `"\ud800"`, `1e999`, ` [ ] `, `{"a":1}x`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		_, end, err := validate(b)
-		var raw json.RawMessage
-		derr := json.NewDecoder(bytes.NewReader(b)).Decode(&raw)
-		if (derr == nil) != (err == nil) {
-			t.Fatalf("validate(%q) = %v, json.Decoder = %v", b, err, derr)
-		}
-		if err == nil && !json.Valid(b[:end]) {
-			t.Fatalf("validate(%q) ends at %d: %q is not a JSON value", b, end, b[:end])
-		}
-	})
-}
 
 // FuzzParseRequests feeds arbitrary bodies to the save, bulk and
 // transaction parsers: errors are fine, panics are not, and whatever a save

@@ -1,281 +1,19 @@
 package state
 
 import (
-	"github.com/skiffd/skiff/dataplane/http1"
-	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/skiffd/skiff/dataplane/http1"
+	"github.com/skiffd/skiff/dataplane/jsonscan"
 )
 
 // A small JSON reader for the request bodies of this block. Pass one
-// (validate) checks the syntax of the first value the way encoding/json's
-// Decoder does (same error texts, trailing bytes ignored); pass two walks the
-// now-valid text and extracts fields without building Go values, so nested
-// values stay raw JSON and numbers stay exactly as sent.
-
-const maxDepth = 10000 // encoding/json's nesting limit
-
-type syntaxError struct{ msg string }
-
-func (e *syntaxError) Error() string { return e.msg }
-
-var errEOF = &syntaxError{"EOF"}
-var errUnexpectedEOF = &syntaxError{"unexpected EOF"}
-
-func quoteChar(c byte) string {
-	if c == '\'' {
-		return `'\''`
-	}
-	if c == '"' {
-		return `'"'`
-	}
-	s := strconv.Quote(string(rune(c)))
-	return "'" + s[1:len(s)-1] + "'"
-}
-
-func badChar(c byte, context string) *syntaxError {
-	return &syntaxError{"invalid character " + quoteChar(c) + " " + context}
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
-		i++
-	}
-	return i
-}
-
-// validate checks the first JSON value in b and returns its start and end.
-func validate(b []byte) (start, end int, err error) {
-	start = skipWS(b, 0)
-	if start == len(b) {
-		return 0, 0, errEOF
-	}
-	end, serr := scanValue(b, start, 0)
-	if serr != nil {
-		return 0, 0, serr
-	}
-	return start, end, nil
-}
-
-func scanValue(b []byte, i, depth int) (int, *syntaxError) {
-	if i >= len(b) {
-		return 0, errUnexpectedEOF
-	}
-	switch c := b[i]; {
-	case c == '{':
-		return scanObject(b, i, depth+1)
-	case c == '[':
-		return scanArray(b, i, depth+1)
-	case c == '"':
-		return scanString(b, i)
-	case c == '-' || (c >= '0' && c <= '9'):
-		return scanNumber(b, i)
-	case c == 't':
-		return scanLiteral(b, i, "true")
-	case c == 'f':
-		return scanLiteral(b, i, "false")
-	case c == 'n':
-		return scanLiteral(b, i, "null")
-	default:
-		return 0, badChar(c, "looking for beginning of value")
-	}
-}
-
-func scanObject(b []byte, i, depth int) (int, *syntaxError) {
-	if depth > maxDepth {
-		return 0, &syntaxError{"exceeded max depth"}
-	}
-	i = skipWS(b, i+1)
-	if i >= len(b) {
-		return 0, errUnexpectedEOF
-	}
-	if b[i] == '}' {
-		return i + 1, nil
-	}
-	for {
-		if i >= len(b) {
-			return 0, errUnexpectedEOF
-		}
-		if b[i] != '"' {
-			return 0, badChar(b[i], "looking for beginning of object key string")
-		}
-		var err *syntaxError
-		if i, err = scanString(b, i); err != nil {
-			return 0, err
-		}
-		i = skipWS(b, i)
-		if i >= len(b) {
-			return 0, errUnexpectedEOF
-		}
-		if b[i] != ':' {
-			return 0, badChar(b[i], "after object key")
-		}
-		i = skipWS(b, i+1)
-		if i, err = scanValue(b, i, depth); err != nil {
-			return 0, err
-		}
-		i = skipWS(b, i)
-		if i >= len(b) {
-			return 0, errUnexpectedEOF
-		}
-		switch b[i] {
-		case ',':
-			i = skipWS(b, i+1)
-		case '}':
-			return i + 1, nil
-		default:
-			return 0, badChar(b[i], "after object key:value pair")
-		}
-	}
-}
-
-func scanArray(b []byte, i, depth int) (int, *syntaxError) {
-	if depth > maxDepth {
-		return 0, &syntaxError{"exceeded max depth"}
-	}
-	i = skipWS(b, i+1)
-	if i >= len(b) {
-		return 0, errUnexpectedEOF
-	}
-	if b[i] == ']' {
-		return i + 1, nil
-	}
-	for {
-		var err *syntaxError
-		if i, err = scanValue(b, i, depth); err != nil {
-			return 0, err
-		}
-		i = skipWS(b, i)
-		if i >= len(b) {
-			return 0, errUnexpectedEOF
-		}
-		switch b[i] {
-		case ',':
-			i = skipWS(b, i+1)
-		case ']':
-			return i + 1, nil
-		default:
-			return 0, badChar(b[i], "after array element")
-		}
-	}
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func scanString(b []byte, i int) (int, *syntaxError) {
-	i++
-	for i < len(b) {
-		c := b[i]
-		switch {
-		case c == '"':
-			return i + 1, nil
-		case c == '\\':
-			i++
-			if i >= len(b) {
-				return 0, errUnexpectedEOF
-			}
-			switch b[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i++
-			case 'u':
-				i++
-				for k := 0; k < 4; k++ {
-					if i >= len(b) {
-						return 0, errUnexpectedEOF
-					}
-					if !isHex(b[i]) {
-						return 0, badChar(b[i], "in \\u hexadecimal character escape")
-					}
-					i++
-				}
-			default:
-				return 0, badChar(b[i], "in string escape code")
-			}
-		case c < 0x20:
-			return 0, badChar(c, "in string literal")
-		default:
-			i++
-		}
-	}
-	return 0, errUnexpectedEOF
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-func scanNumber(b []byte, i int) (int, *syntaxError) {
-	if b[i] == '-' {
-		i++
-		if i >= len(b) {
-			return 0, errUnexpectedEOF
-		}
-		if !isDigit(b[i]) {
-			return 0, badChar(b[i], "in numeric literal")
-		}
-	}
-	if b[i] == '0' {
-		i++
-	} else {
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if i >= len(b) {
-			return 0, errUnexpectedEOF
-		}
-		if !isDigit(b[i]) {
-			return 0, badChar(b[i], "after decimal point in numeric literal")
-		}
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i >= len(b) {
-			return 0, errUnexpectedEOF
-		}
-		if !isDigit(b[i]) {
-			return 0, badChar(b[i], "in exponent of numeric literal")
-		}
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-	}
-	// A number at the very end of the input is incomplete for a streaming
-	// decoder ("1" could be "12"); encoding/json's Decoder then reports EOF
-	// as unexpected only when nothing follows, which for a top-level number
-	// means the value ends at EOF and is accepted.
-	return i, nil
-}
-
-func scanLiteral(b []byte, i int, lit string) (int, *syntaxError) {
-	for k := 1; k < len(lit); k++ {
-		if i+k >= len(b) {
-			return 0, errUnexpectedEOF
-		}
-		if b[i+k] != lit[k] {
-			return 0, badChar(b[i+k], "in literal "+lit+" (expecting "+quoteChar(lit[k])+")")
-		}
-	}
-	return i + len(lit), nil
-}
-
-// --- pass two: walking text already known to be valid ---
-
-// valueEnd returns the end of the valid value starting at b[i].
-func valueEnd(b []byte, i int) int {
-	end, _ := scanValue(b, i, 0)
-	return end
-}
+// (jsonscan.Validate) checks the syntax of the first value the way
+// encoding/json's Decoder does (same error texts, trailing bytes ignored);
+// pass two, here, walks the now-valid text and extracts fields without
+// building Go values, so nested values stay raw JSON and numbers stay exactly
+// as sent.
 
 // kindOf names a value's JSON kind the way encoding/json's type errors do.
 func kindOf(c byte) string {
@@ -298,42 +36,42 @@ func kindOf(c byte) string {
 // eachMember calls fn for every member of the valid object at b[i]; key is
 // the raw key literal including quotes; the value is b[vs:ve].
 func eachMember(b []byte, i int, fn func(key []byte, vs, ve int) error) error {
-	i = skipWS(b, i+1)
+	i = jsonscan.SkipWS(b, i+1)
 	if b[i] == '}' {
 		return nil
 	}
 	for {
-		ke := valueEnd(b, i)
+		ke := jsonscan.End(b, i)
 		key := b[i:ke]
-		vs := skipWS(b, skipWS(b, ke)+1)
-		ve := valueEnd(b, vs)
+		vs := jsonscan.SkipWS(b, jsonscan.SkipWS(b, ke)+1)
+		ve := jsonscan.End(b, vs)
 		if err := fn(key, vs, ve); err != nil {
 			return err
 		}
-		i = skipWS(b, ve)
+		i = jsonscan.SkipWS(b, ve)
 		if b[i] == '}' {
 			return nil
 		}
-		i = skipWS(b, i+1)
+		i = jsonscan.SkipWS(b, i+1)
 	}
 }
 
 // eachElement calls fn for every element of the valid array at b[i].
 func eachElement(b []byte, i int, fn func(vs, ve int) error) error {
-	i = skipWS(b, i+1)
+	i = jsonscan.SkipWS(b, i+1)
 	if b[i] == ']' {
 		return nil
 	}
 	for {
-		ve := valueEnd(b, i)
+		ve := jsonscan.End(b, i)
 		if err := fn(i, ve); err != nil {
 			return err
 		}
-		i = skipWS(b, ve)
+		i = jsonscan.SkipWS(b, ve)
 		if b[i] == ']' {
 			return nil
 		}
-		i = skipWS(b, i+1)
+		i = jsonscan.SkipWS(b, i+1)
 	}
 }
 
@@ -420,49 +158,4 @@ func hex4(h []byte) rune {
 		}
 	}
 	return r
-}
-
-// appendCompact appends the valid JSON text v without insignificant
-// whitespace (daprd re-encodes values, which also drops it).
-func appendCompact(dst, v []byte) []byte {
-	start := 0
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c == '"' {
-			i++
-			for v[i] != '"' {
-				if v[i] == '\\' {
-					i++
-				}
-				i++
-			}
-			continue
-		}
-		if isSpace(c) {
-			dst = append(dst, v[start:i]...)
-			start = i + 1
-		}
-	}
-	return append(dst, v[start:]...)
-}
-
-// hasSpaceOutsideStrings reports whether appendCompact would change v.
-func hasSpaceOutsideStrings(v []byte) bool {
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c == '"' {
-			i++
-			for v[i] != '"' {
-				if v[i] == '\\' {
-					i++
-				}
-				i++
-			}
-			continue
-		}
-		if isSpace(c) {
-			return true
-		}
-	}
-	return false
 }

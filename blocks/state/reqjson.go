@@ -4,6 +4,8 @@ import (
 	"maps"
 	"strconv"
 	"strings"
+
+	"github.com/skiffd/skiff/dataplane/jsonscan"
 )
 
 // Decoders for the HTTP request bodies. Each returns the error text daprd's
@@ -89,8 +91,8 @@ func strMap(b []byte, vs, ve int, strct, field string) (map[string]string, error
 // whitespace; a view of b when nothing needs removing.
 func rawValue(b []byte, vs, ve int) []byte {
 	v := b[vs:ve]
-	if hasSpaceOutsideStrings(v) {
-		return appendCompact(make([]byte, 0, len(v)), v)
+	if jsonscan.HasSpaceOutsideStrings(v) {
+		return jsonscan.AppendCompact(make([]byte, 0, len(v)), v)
 	}
 	return v
 }
@@ -101,7 +103,7 @@ var nullValue = []byte("null")
 // reqs is reused.
 func parseSave(body []byte, reqs []SetRequest) ([]SetRequest, error) {
 	reqs = reqs[:0]
-	vs, ve, err := validate(body)
+	vs, ve, err := jsonscan.Validate(body)
 	if err != nil {
 		return reqs, err
 	}
@@ -189,7 +191,7 @@ func decodeOptions(b []byte, vs int, o *Options, strct, typ string) error {
 
 // parseBulk decodes daprd's BulkGetRequest {keys, parallelism, metadata}.
 func parseBulk(body []byte) (keys []string, parallelism int, md map[string]string, err error) {
-	vs, _, err := validate(body)
+	vs, _, err := jsonscan.Validate(body)
 	if err != nil {
 		return nil, 0, nil, err
 	}
@@ -249,7 +251,7 @@ type txOp struct {
 
 // parseTransaction decodes {operations:[{operation, request}], metadata}.
 func parseTransaction(body []byte) (ops []txOp, md map[string]string, err error) {
-	vs, _, err := validate(body)
+	vs, _, err := jsonscan.Validate(body)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -322,7 +324,7 @@ func (m mapErrors) err() error {
 		return nil
 	}
 	s := strconv.Itoa(len(m)) + " error(s) decoding:\n\n* " + strings.Join(m, "\n* ")
-	return &syntaxError{s}
+	return &jsonscan.SyntaxError{Msg: s}
 }
 
 // goKind names a JSON value's Go type after encoding/json decoded it into any.

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/skiffd/skiff/blocks/state"
+	"github.com/skiffd/skiff/dataplane/jsonscan"
 )
 
 // Metadata is the component's configuration, with Dapr's names.
@@ -334,7 +335,7 @@ func (s *Store) fetch(ctx context.Context, keys []string) ([]state.GetResponse, 
 
 // encodeValue returns the jsonb text to store and whether it is binary.
 func encodeValue(v []byte) (string, bool) {
-	if json.Valid(v) {
+	if jsonscan.Valid(v) {
 		return string(v), false
 	}
 	b, _ := json.Marshal(base64.StdEncoding.EncodeToString(v))
