@@ -8,10 +8,12 @@
 // after which every call fails. Every answer carries daprd's metadata
 // operation, sql, start-time, end-time and duration.
 //
-// Component metadata: connectionString, timeout (or timeoutInSeconds; a
-// Go duration or seconds, default 20s, for connecting), maxConns,
-// connectionMaxIdleTime and queryExecMode, as Dapr's. Azure AD and AWS IAM
-// authentication are not supported.
+// Component metadata: connectionString (or url, its alias in daprd and in
+// older documentation), timeout (or timeoutInSeconds; a Go duration or
+// seconds, default 20s, for connecting), maxConns and
+// connectionMaxIdleTime (0 or less: pgx's default, as daprd) and
+// queryExecMode, as Dapr's. Azure AD and AWS IAM authentication are not
+// supported.
 //
 // The pool connects in the background (blocks/internal/lazy): a database
 // that is down at startup fails requests and healthz until it answers.

@@ -44,43 +44,9 @@ type Binding struct {
 
 // New parses the metadata and starts connecting in the background.
 func New(name string, md map[string]string) (*Binding, error) {
-	cs, _ := bindings.Lookup(md, "connectionString")
-	if cs == "" {
-		return nil, errors.New("missing connection string")
-	}
-	cfg, err := pgxpool.ParseConfig(cs)
+	cfg, timeout, err := parseConfig(md)
 	if err != nil {
-		return nil, fmt.Errorf("failed to parse connection string: %w", err)
-	}
-	timeout := defaultTimeout
-	for _, k := range []string{"timeout", "timeoutInSeconds"} {
-		if v, ok := bindings.Lookup(md, k); ok && v != "" {
-			if timeout, err = duration(v); err != nil || timeout <= 0 {
-				return nil, fmt.Errorf("invalid value for '%s': %q", k, v)
-			}
-			break
-		}
-	}
-	if v, ok := bindings.Lookup(md, "maxConns"); ok && v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("invalid value for 'maxConns': %q", v)
-		}
-		cfg.MaxConns = int32(min(n, 1<<30))
-	}
-	if v, ok := bindings.Lookup(md, "connectionMaxIdleTime"); ok && v != "" {
-		d, err := duration(v)
-		if err != nil || d < 0 {
-			return nil, fmt.Errorf("invalid value for 'connectionMaxIdleTime': %q", v)
-		}
-		cfg.MaxConnIdleTime = d
-	}
-	if v, ok := bindings.Lookup(md, "queryExecMode"); ok && v != "" {
-		mode, ok := execModes[v]
-		if !ok {
-			return nil, fmt.Errorf("invalid value for 'queryExecMode': %q", v)
-		}
-		cfg.ConnConfig.DefaultQueryExecMode = mode
+		return nil, err
 	}
 	b := &Binding{}
 	b.conn = lazy.New("postgres binding", func(ctx context.Context) (*pgxpool.Pool, error) {
@@ -97,6 +63,60 @@ func New(name string, md map[string]string) (*Binding, error) {
 		return pool, nil
 	})
 	return b, nil
+}
+
+// parseConfig reads the metadata as daprd does: the connection string is
+// connectionString or its alias url (the name older releases of Dapr's
+// documentation use); maxConns and connectionMaxIdleTime of 0 or less leave pgx's
+// defaults ("0 or lower uses the default value"); timeout (or
+// timeoutInSeconds) bounds connecting.
+func parseConfig(md map[string]string) (*pgxpool.Config, time.Duration, error) {
+	cs, _ := bindings.Lookup(md, "connectionString")
+	if cs == "" {
+		cs, _ = bindings.Lookup(md, "url")
+	}
+	if cs == "" {
+		return nil, 0, errors.New("missing connection string")
+	}
+	cfg, err := pgxpool.ParseConfig(cs)
+	if err != nil {
+		return nil, 0, fmt.Errorf("failed to parse connection string: %w", err)
+	}
+	timeout := defaultTimeout
+	for _, k := range []string{"timeout", "timeoutInSeconds"} {
+		if v, ok := bindings.Lookup(md, k); ok && v != "" {
+			if timeout, err = duration(v); err != nil || timeout <= 0 {
+				return nil, 0, fmt.Errorf("invalid value for '%s': %q", k, v)
+			}
+			break
+		}
+	}
+	if v, ok := bindings.Lookup(md, "maxConns"); ok && v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, 0, fmt.Errorf("invalid value for 'maxConns': %q", v)
+		}
+		if n > 0 {
+			cfg.MaxConns = int32(min(n, 1<<30))
+		}
+	}
+	if v, ok := bindings.Lookup(md, "connectionMaxIdleTime"); ok && v != "" {
+		d, err := duration(v)
+		if err != nil {
+			return nil, 0, fmt.Errorf("invalid value for 'connectionMaxIdleTime': %q", v)
+		}
+		if d > 0 {
+			cfg.MaxConnIdleTime = d
+		}
+	}
+	if v, ok := bindings.Lookup(md, "queryExecMode"); ok && v != "" {
+		mode, ok := execModes[v]
+		if !ok {
+			return nil, 0, fmt.Errorf("invalid value for 'queryExecMode': %q", v)
+		}
+		cfg.ConnConfig.DefaultQueryExecMode = mode
+	}
+	return cfg, timeout, nil
 }
 
 // duration reads a Go duration ("20s") or a number of seconds, as Dapr's

@@ -49,3 +49,50 @@ func TestRefusedBeforeConnecting(t *testing.T) {
 		t.Fatalf("Ready after close: %v", err)
 	}
 }
+
+// The metadata as Dapr's documentation writes it: url is an alias of
+// connectionString (older pages use it), and maxConns or
+// connectionMaxIdleTime of 0 or less leave pgx's defaults, as in daprd.
+func TestParseConfigDocumented(t *testing.T) {
+	def, _, err := parseConfig(map[string]string{"connectionString": "host=127.0.0.1 user=u dbname=d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, md := range []map[string]string{
+		{"url": "user=u host=127.0.0.1 port=5432 dbname=d sslmode=disable"},
+		{"URL": "postgres://u@127.0.0.1:5432/d", "maxConns": "0", "connectionMaxIdleTime": "0"},
+		{"connectionString": "host=127.0.0.1 user=u dbname=d", "maxConns": "-1", "connectionMaxIdleTime": "-1s"},
+	} {
+		cfg, timeout, err := parseConfig(md)
+		if err != nil {
+			t.Fatalf("%v: %v", md, err)
+		}
+		if cfg.ConnConfig.Host != "127.0.0.1" || cfg.ConnConfig.User != "u" || cfg.ConnConfig.Database != "d" {
+			t.Errorf("%v: connection %s@%s/%s", md, cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Database)
+		}
+		if cfg.MaxConns != def.MaxConns || cfg.MaxConnIdleTime != def.MaxConnIdleTime || timeout != defaultTimeout {
+			t.Errorf("%v: maxConns %d idle %v timeout %v, want the defaults %d %v %v",
+				md, cfg.MaxConns, cfg.MaxConnIdleTime, timeout, def.MaxConns, def.MaxConnIdleTime, defaultTimeout)
+		}
+	}
+	// connectionString wins over url; set values apply.
+	cfg, timeout, err := parseConfig(map[string]string{"connectionString": "host=a user=u", "url": "host=b user=u",
+		"maxConns": "3", "connectionMaxIdleTime": "5m", "timeout": "30s", "queryExecMode": "cache_describe"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ConnConfig.Host != "a" || cfg.MaxConns != 3 || cfg.MaxConnIdleTime != 5*time.Minute || timeout != 30*time.Second {
+		t.Errorf("host %s maxConns %d idle %v timeout %v", cfg.ConnConfig.Host, cfg.MaxConns, cfg.MaxConnIdleTime, timeout)
+	}
+	for _, md := range []map[string]string{
+		{},
+		{"url": ""},
+		{"url": "host=a", "maxConns": "many"},
+		{"url": "host=a", "connectionMaxIdleTime": "soon"},
+		{"url": "host=a", "queryExecMode": "fast"},
+	} {
+		if _, _, err := parseConfig(md); err == nil {
+			t.Errorf("%v accepted", md)
+		}
+	}
+}

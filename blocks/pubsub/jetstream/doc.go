@@ -4,6 +4,8 @@
 // startSequence, startTime, deliverPolicy, ackWait, maxDeliver,
 // maxAckPending, backOff, replicas, memoryStorage, rateLimit, ackPolicy,
 // domain, apiPrefix, name, token, jwt/seedKey, tls_client_cert/key).
+// rateLimit is accepted and ignored (with a warning): daprd applies it to
+// its push consumer, and NATS refuses it on the pull consumers used here.
 //
 // Publish sends the message with Nats-Msg-Id = the CloudEvent id (the
 // stream de-duplicates a retried publish), waits for the stream's ack, and

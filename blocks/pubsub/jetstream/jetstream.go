@@ -32,9 +32,10 @@ type Options struct {
 	Consumer       jetstream.ConsumerConfig // template: everything but names and filter
 	Domain         string
 	APIPrefix      string
-	Parallel       bool  // concurrency: parallel (daprd's name): no order
-	CreateStream   bool  // skiffCreateStream
-	StreamMaxMsgs  int64 // skiffStreamMaxMsgs: limit of a stream we create
+	Parallel       bool   // concurrency: parallel (daprd's name): no order
+	RateLimit      uint64 // rateLimit (bits/s): accepted, not applied (see ParseOptions)
+	CreateStream   bool   // skiffCreateStream
+	StreamMaxMsgs  int64  // skiffStreamMaxMsgs: limit of a stream we create
 	PublishTimeout time.Duration
 	conn           []nats.Option
 }
@@ -150,7 +151,11 @@ func ParseOptions(md map[string]string) (Options, error) {
 	if n, err = m.Int("rateLimit", 0); err != nil {
 		return o, err
 	}
-	c.RateLimit = uint64(n)
+	// daprd sets rateLimit on its push consumer; NATS refuses it on the
+	// pull consumers used here ("consumer in pull mode can not have rate
+	// limit set"), which would fail every subscription of a documented
+	// component file. It is kept for New to warn about, not sent.
+	o.RateLimit = uint64(n)
 	if v := m.Get("backOff"); v != "" {
 		for _, p := range strings.Split(v, ",") {
 			d, err := mdutil.MD{M: map[string]string{"b": strings.TrimSpace(p)}, What: "pubsub.jetstream backOff"}.Duration("b", 0)
@@ -222,6 +227,10 @@ func New(name string, md map[string]string, log *slog.Logger) (*JetStream, error
 	}
 	if log == nil {
 		log = slog.Default()
+	}
+	if o.RateLimit > 0 {
+		log.Warn("pubsub.jetstream: rateLimit is ignored: skiffd's consumers are pull consumers, which NATS cannot rate-limit",
+			"component", name, "rateLimit", o.RateLimit)
 	}
 	j := &JetStream{name: name, opt: o, log: log, stop: make(chan struct{}), kick: make(chan struct{}, 1), durables: map[string]string{},
 		pubs: make(chan pubItem, pubQueue), waits: make(chan pubWait, pubQueue)}

@@ -175,3 +175,67 @@ func TestPublishAsyncNATSDown(t *testing.T) {
 		}
 	}
 }
+
+// docsMetadata is the consumer part of the documented component file
+// (docs.dapr.io, setup-jetstream).
+func docsMetadata(url, stream string) map[string]string {
+	return map[string]string{
+		"natsURL": url, "name": "my-conn-name", "streamName": stream,
+		"durableName": "my-durable-subscription", "queueGroupName": "my-queue-group",
+		"startSequence": "1", "startTime": "1630349391", "flowControl": "false", "ackWait": "10s",
+		"maxDeliver": "5", "backOff": "50ms, 1s, 10s", "maxAckPending": "5000", "replicas": "1",
+		"memoryStorage": "false", "rateLimit": "1024", "heartbeat": "15s", "ackPolicy": "explicit",
+		"deliverPolicy": "all",
+	}
+}
+
+// TestParseOptionsDocumented: the documented rateLimit is read but kept
+// off the (pull) consumer template; the rest maps as daprd's.
+func TestParseOptionsDocumented(t *testing.T) {
+	o, err := ParseOptions(docsMetadata("nats://x", "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := o.Consumer
+	if o.RateLimit != 1024 || c.RateLimit != 0 {
+		t.Errorf("rateLimit: option %d, consumer %d; want 1024 and 0", o.RateLimit, c.RateLimit)
+	}
+	if c.DeliverPolicy != jetstream.DeliverByStartSequencePolicy || c.OptStartSeq != 1 || c.AckWait != 10*time.Second ||
+		c.MaxDeliver != 5 || len(c.BackOff) != 3 || c.MaxAckPending != 5000 || c.Replicas != 1 || c.MemoryStorage ||
+		c.AckPolicy != jetstream.AckExplicitPolicy {
+		t.Errorf("consumer %+v", c)
+	}
+	if _, err := ParseOptions(map[string]string{"natsURL": "nats://x", "rateLimit": "fast"}); err == nil {
+		t.Error("rateLimit fast accepted")
+	}
+}
+
+// TestDocumentedConsumer: the server accepts the consumer built from the
+// documented metadata (with rateLimit set, a pull consumer is refused:
+// "consumer in pull mode can not have rate limit set").
+func TestDocumentedConsumer(t *testing.T) {
+	url := natsURL(t)
+	name := conformance.Topic("skiff-docs")
+	defer deleteStream(t, url, name)
+	md := docsMetadata(url, name)
+	md["consumerID"] = "c"
+	md["skiffCreateStream"] = "true"
+	j, err := New("ps", md, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := j.consumer(ctx, name+"-t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.Durable != "my-durable-subscription" || info.Config.RateLimit != 0 || info.Config.MaxDeliver != 5 {
+		t.Errorf("consumer %+v", info.Config)
+	}
+}
