@@ -276,14 +276,15 @@ func End(b []byte, i int) int {
 }
 
 // AppendCompact appends the valid JSON text v without insignificant
-// whitespace (daprd re-encodes values, which also drops it).
+// whitespace (daprd re-encodes values, which also drops it). Text that is
+// not valid JSON comes out in some form, without a panic.
 func AppendCompact(dst, v []byte) []byte {
 	start := 0
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if c == '"' {
 			i++
-			for v[i] != '"' {
+			for i < len(v) && v[i] != '"' {
 				if v[i] == '\\' {
 					i++
 				}
@@ -305,7 +306,7 @@ func HasSpaceOutsideStrings(v []byte) bool {
 		c := v[i]
 		if c == '"' {
 			i++
-			for v[i] != '"' {
+			for i < len(v) && v[i] != '"' {
 				if v[i] == '\\' {
 					i++
 				}

@@ -10,7 +10,7 @@ import (
 var seeds = []string{
 	`{}`, `[]`, `"a\u00e9\n"`, `{"a":[1,2.5e-3,true,null,{"b":"c"}]}`, `[1,]`, `{"a" 1}`, `01`, `-`,
 	`"\ud800"`, `1e999`, ` [ ] `, `{"a":1}x`, `{"a":1} `, "\"\xff\"", "\"\x01\"", `tru`, `nul`, ``, ` `,
-	`{"specversion":"1.0","data":{"orderId":1},"id":"x"}`,
+	`{"specversion":"1.0","data":{"orderId":1},"id":"x"}`, `"a\\`, `"abc`,
 }
 
 // FuzzValidate checks Validate against encoding/json's Decoder, which daprd
@@ -46,6 +46,9 @@ func FuzzValid(f *testing.F) {
 			t.Fatalf("Valid(%q) = %v, json.Valid = %v", b, got, want)
 		}
 		if !got {
+			// Invalid text: any output, but no panic.
+			AppendCompact(nil, b)
+			HasSpaceOutsideStrings(b)
 			return
 		}
 		var c bytes.Buffer
