@@ -149,7 +149,7 @@ PY
 				if (bad != "" || !n) { print "ab.sh: " (bad != "" ? bad : "no requests") > "/dev/stderr"; exit 1 }
 				printf "%s\t%s\t%.0f\t%.0f\t%.0f\t%.1f\t%s\n", r, name, rps, p50, p99, (s1 - s0) / t * 1e6 / n, nb ? sprintf("%.1f", (b1 - b0) / t * 1e6 / n) : "-"
 			}' "$tmp/gen.out" >>"$tmp/rows"
-		tail -1 "$tmp/rows" | awk -F'\t' '{printf "| %s | %s | %\047d | %s µs | %s µs | %s µs | %s µs |\n", $1, $2, $3, $4, $5, $6, $7}'
+		tail -1 "$tmp/rows" | awk -F'\t' '{printf "| %s | %s | %\047d | %s µs | %s µs | %s µs | %s |\n", $1, $2, $3, $4, $5, $6, ($7 == "-" ? "-" : $7 " µs")}'
 	done
 done
 python3 - "$tmp/rows" <<'PY'
